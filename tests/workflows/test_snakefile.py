@@ -1,0 +1,67 @@
+"""The Snakefile validates its configuration at start-up and its rules call the library CLIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "libs" / "tad-eval" / "examples"
+
+
+def run_snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    """Runs snakemake on the repository's Snakefile with `config` in `workdir`."""
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--configfile", str(config_path), "--cores", "1", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=300)
+
+
+def example_config() -> dict:
+    return {"evaluations": {"mini": {"gt": str(EXAMPLES / "thumos14_mini_gt.json"),
+                                     "pred": str(EXAMPLES / "thumos14_mini_pred.json"),
+                                     "dataset": "thumos14"}}}
+
+
+def test_unknown_configuration_key_is_rejected_before_any_rule_runs(tmp_path: Path) -> None:
+    config = example_config()
+    config["evaluations"]["mini"]["tiou_thresholds"] = "0.5"
+    result = run_snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode != 0
+    assert "tiou_thresholds" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_unknown_dataset_preset_is_rejected(tmp_path: Path) -> None:
+    config = example_config()
+    config["evaluations"]["mini"]["dataset"] = "kinetics"
+    result = run_snakemake(tmp_path, config, "--dry-run")
+    assert result.returncode != 0
+    assert "kinetics" in result.stdout + result.stderr
+
+
+def test_evaluate_rule_writes_the_tad_eval_result(tmp_path: Path) -> None:
+    result = run_snakemake(tmp_path, example_config())
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "results" / "eval" / "mini.json").read_text())
+    expected = subprocess.run(
+        [str(Path(sys.executable).parent / "tad-eval"), "--gt", str(EXAMPLES / "thumos14_mini_gt.json"),
+         "--pred", str(EXAMPLES / "thumos14_mini_pred.json"), "--dataset", "thumos14",
+         "--out", str(tmp_path / "direct.json")], capture_output=True, text=True, check=True)
+    assert expected.returncode == 0
+    assert written == json.loads((tmp_path / "direct.json").read_text())
+    assert (tmp_path / "logs" / "eval" / "mini.log").read_text().strip()
+
+
+def test_workflow_has_no_lints_besides_software_deployment(tmp_path: Path) -> None:
+    """Rules run in the project's virtualenv, so the conda/container lint is the only expected one."""
+    result = run_snakemake(tmp_path, example_config(), "--lint")
+    output = result.stdout + result.stderr
+    assert output.count("Lints for") == output.count("Specify a conda environment or container"), output
