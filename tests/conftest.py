@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 #: Real public annotation files (see ../shared/data/README.md); read in place, never copied.
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: TAD_SHARED_DATA points elsewhere when the checkout does not sit beside `shared/`.
+SHARED_DATA = Path(os.environ.get("TAD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
