@@ -1,0 +1,58 @@
+"""The ``tad-data`` command line: one subcommand per task, each registered by the module that owns it.
+
+Every subcommand module exposes ``add_command(subparsers)``, which adds its parser and sets
+``run=handler``; a handler takes the parsed arguments and returns an exit code (or None for 0).
+Bad input (`TadDataError`, a missing input file) ends the program with exit code 2 and one line on
+stderr; repairs (`TadDataWarning`) are printed as one ``tad-data: warning:`` line each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from tad_data import convert
+from tad_data.errors import TadDataError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="tad-data",
+        description="Temporal action detection data: annotation conversion, video checks, synthetic data.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    convert.add_command(subparsers)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"tad-data: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``tad-data``; returns the exit code (0 success, 2 bad input or usage).
+
+    Args:
+        argv: the arguments after the program name (default: ``sys.argv[1:]``).
+    """
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            code = args.run(args)
+        except TadDataError as err:
+            print(f"tad-data: error: {err}", file=sys.stderr)
+            return 2
+        except FileNotFoundError as err:
+            print(f"tad-data: error: no such file: {err.filename or err}", file=sys.stderr)
+            return 2
+    return 0 if code is None else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

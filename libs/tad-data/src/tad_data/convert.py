@@ -1,0 +1,50 @@
+"""``tad-data convert``: official annotation files -> internal annotation file + class list.
+
+    tad-data convert --dataset NAME --src PATH... [--videos DIR] [--blocked FILE] --out anno.json
+
+writes ``anno.json`` and its class list ``anno.classes.txt`` (EPIC-KITCHENS-100 writes
+``anno_verb.json`` / ``anno_noun.json``, each with its class list); with ``--videos`` also
+``anno.missing.txt``, the ids of annotated videos with no readable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tad_data.converters import DATASETS, convert_dataset, read_video_list, write_conversion
+
+__all__ = ["add_command", "run_convert"]
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``convert`` on the ``tad-data`` parser."""
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert a dataset's official annotation files to the internal format",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
+    parser.add_argument("--src", required=True, nargs="+", help="official annotation files or folders")
+    parser.add_argument(
+        "--videos", help="folder of the videos: fills durations/fps/frame counts, lists missing ones"
+    )
+    parser.add_argument("--blocked", help="video ids to leave out (JSON list or one id per line)")
+    parser.add_argument("--out", required=True, help="output annotation file (JSON)")
+    parser.set_defaults(run=run_convert)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Convert, write, and print one summary line per file written."""
+    blocked = read_video_list(args.blocked) if args.blocked else []
+    conversion = convert_dataset(args.dataset, args.src, videos_dir=args.videos, blocked=blocked)
+    paths = iter(write_conversion(conversion, args.out))
+    for written in conversion.outputs.values():
+        annotation_path, classes_path = next(paths), next(paths)
+        per_subset = ", ".join(f"{subset} {len(written.subset(subset))}" for subset in written.subsets)
+        print(
+            f"wrote {annotation_path}: {len(written.videos)} videos ({per_subset}), "
+            f"{written.num_instances} instances, {len(written.classes)} classes in {classes_path}"
+        )
+    if conversion.missing_videos is not None:
+        print(f"wrote {next(paths)}: {len(conversion.missing_videos)} missing videos")
+    return 0

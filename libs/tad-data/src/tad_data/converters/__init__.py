@@ -1,0 +1,183 @@
+"""Converters from each dataset's official annotation files to the internal format.
+
+`convert_dataset` runs one dataset's converter, removes blocked videos, fills unknown durations /
+fps / frame counts from the videos when a folder of videos is given (listing the missing ones),
+then drops zero-length annotations and clips annotations to the video (`repair_instances`).
+`write_conversion` writes the result beside the requested output path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tad_data.annotations import AnnotationSet, class_list_path, repair_instances, save_annotations
+from tad_data.converters.activitynet import VIDEO_PREFIX as ACTIVITYNET_PREFIX
+from tad_data.converters.activitynet import convert_activitynet
+from tad_data.converters.charades import convert_charades
+from tad_data.converters.ego4d import convert_ego4d
+from tad_data.converters.epic import convert_epic_kitchens
+from tad_data.converters.videos import attach_video_info
+from tad_data.errors import TadDataError
+from tad_eval.files import atomic_write
+
+__all__ = [
+    "DATASETS",
+    "Conversion",
+    "DatasetConverter",
+    "convert_activitynet",
+    "convert_charades",
+    "convert_dataset",
+    "convert_ego4d",
+    "convert_epic_kitchens",
+    "dataset_converter",
+    "missing_list_path",
+    "output_path",
+    "read_video_list",
+    "write_conversion",
+]
+
+
+@dataclass(frozen=True)
+class DatasetConverter:
+    """How one dataset is converted."""
+
+    name: str  # canonical dataset name (the --dataset value)
+    convert: Callable[
+        [Sequence[str | Path]], AnnotationSet | dict[str, AnnotationSet]
+    ]  # official files -> set(s)
+    video_prefix: str = ""  # video file = <prefix><video id>.<ext>
+    aliases: tuple[str, ...] = ()  # other accepted --dataset spellings
+
+
+#: Every supported dataset, by canonical name.
+DATASETS = {
+    spec.name: spec
+    for spec in (
+        DatasetConverter(
+            "activitynet13",
+            convert_activitynet,
+            ACTIVITYNET_PREFIX,
+            aliases=("activitynet", "anet", "activitynet-1.3"),
+        ),
+        DatasetConverter(
+            "epic-kitchens-100", convert_epic_kitchens, aliases=("epic", "epic-kitchens", "epic100")
+        ),
+        DatasetConverter("ego4d-mq", convert_ego4d, aliases=("ego4d", "ego4d-moments")),
+        DatasetConverter("charades", convert_charades),
+    )
+}
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def dataset_converter(name: str) -> DatasetConverter:
+    """The converter of a dataset; case, ``-``, ``_`` and ``.`` in the name do not matter.
+
+    Raises:
+        TadDataError: for an unknown dataset (the message lists the known ones).
+    """
+    wanted = _squash(name)
+    for spec in DATASETS.values():
+        if wanted in {_squash(spelling) for spelling in (spec.name, *spec.aliases)}:
+            return spec
+    raise TadDataError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The converted annotation set(s) of one dataset."""
+
+    outputs: dict[str, AnnotationSet]  # "" for a single output, else its name ("verb", "noun")
+    missing_videos: tuple[str, ...] | None  # ids without a readable video; None when no folder was given
+
+
+def convert_dataset(
+    name: str,
+    sources: Sequence[str | Path],
+    videos_dir: str | Path | None = None,
+    blocked: Iterable[str] = (),
+) -> Conversion:
+    """Convert a dataset's official files into internal annotation sets.
+
+    Args:
+        name: the dataset (see `DATASETS`).
+        sources: the official files or folders.
+        videos_dir: folder of the videos, to fill unknown durations/fps/frame counts and list the
+            missing videos; None to leave unknown values null.
+        blocked: video ids to leave out (e.g. ActivityNet's blocked list).
+    """
+    spec = dataset_converter(name)
+    blocked = set(blocked)
+    converted = spec.convert(sources)
+    outputs = converted if isinstance(converted, dict) else {"": converted}
+    source = f"{spec.name} ({', '.join(str(path) for path in sources)})"
+    missing: set[str] | None = None if videos_dir is None else set()
+    finished = {}
+    for key, converted_set in outputs.items():
+        kept = {
+            video_id: record for video_id, record in converted_set.videos.items() if video_id not in blocked
+        }
+        result = replace(converted_set, videos=kept, source=source)
+        if videos_dir is not None:
+            result, absent = attach_video_info(result, Path(videos_dir), spec.video_prefix)
+            missing.update(absent)
+        finished[key] = repair_instances(result)
+    return Conversion(finished, None if missing is None else tuple(sorted(missing)))
+
+
+def output_path(out: str | Path, key: str) -> Path:
+    """Where output ``key`` goes: ``out`` itself for the single output, else ``<stem>_<key><suffix>``."""
+    out = Path(out)
+    return out if not key else out.with_name(f"{out.stem}_{key}{out.suffix}")
+
+
+def missing_list_path(out: str | Path) -> Path:
+    """The missing-videos list beside an output: ``anno.json`` -> ``anno.missing.txt``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.missing.txt")
+
+
+def write_conversion(conversion: Conversion, out: str | Path) -> list[Path]:
+    """Write each annotation set, its class list and (when videos were checked) the missing list.
+
+    Args:
+        conversion: the result of `convert_dataset`.
+        out: the requested output path (``anno.json``).
+
+    Returns:
+        The files written.
+    """
+    written = []
+    for key, annotation_set in conversion.outputs.items():
+        path = output_path(out, key)
+        save_annotations(annotation_set, path, class_list_path(path))
+        written += [path, class_list_path(path)]
+    if conversion.missing_videos is not None:
+        with atomic_write(missing_list_path(out)) as handle:
+            handle.write("".join(f"{video_id}\n" for video_id in conversion.missing_videos))
+        written.append(missing_list_path(out))
+    return written
+
+
+def read_video_list(path: str | Path) -> list[str]:
+    """Video ids from a JSON list (OpenTAD's ``blocked.json``) or a text file with one id per line.
+
+    Raises:
+        TadDataError: for a JSON value that is not a list of strings.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            ids = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise TadDataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        if not all(isinstance(video_id, str) for video_id in ids):
+            raise TadDataError(f"{path}: expected a JSON list of video ids (strings)")
+        return ids
+    return [line.strip() for line in text.splitlines() if line.strip()]

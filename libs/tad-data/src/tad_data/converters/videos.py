@@ -1,0 +1,103 @@
+"""Filling in what the official annotation files lack from the videos on disk.
+
+A video of id ``x`` is the file ``<prefix>x<ext>`` in the videos folder, ``ext`` the first of
+`VIDEO_EXTENSIONS` that exists (ActivityNet's prefix is ``v_``, the others have none). Its frame
+count and fps come from decord (`len(reader)`, `get_avg_fps()`, what the data loaders use) and its
+duration is ``frames / fps``. Values the official files carry are kept; only missing ones are
+filled. Videos that are absent or cannot be opened go to the missing-videos list.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import decord
+
+from tad_data.annotations import AnnotationSet
+from tad_data.errors import TadDataError, TadDataWarning
+
+__all__ = ["VIDEO_EXTENSIONS", "VideoInfo", "attach_video_info", "find_video", "read_video_info"]
+
+#: File extensions tried, in order, when looking for a video.
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".MP4", ".mov")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file says about itself."""
+
+    fps: float  # average frames per second
+    num_frames: int  # decodable frame count (decord's len)
+    duration: float  # num_frames / fps, seconds
+
+
+def find_video(videos_dir: Path, video_id: str, prefix: str = "") -> Path | None:
+    """The file of a video in ``videos_dir``, or None when there is none.
+
+    Args:
+        videos_dir: the folder of videos.
+        video_id: the annotation's video id.
+        prefix: prepended to the id to form the file name (``v_`` for ActivityNet).
+    """
+    for extension in VIDEO_EXTENSIONS:
+        candidate = videos_dir / f"{prefix}{video_id}{extension}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_video_info(path: Path) -> VideoInfo:
+    """Frame count and fps of a video with decord.
+
+    Raises:
+        TadDataError: when decord cannot open the file or it has no frames / no frame rate.
+    """
+    try:
+        reader = decord.VideoReader(str(path), num_threads=1)
+        num_frames, fps = len(reader), float(reader.get_avg_fps())
+    except decord.DECORDError as err:
+        raise TadDataError(f"{path}: cannot decode the video ({str(err).splitlines()[0]})") from None
+    if num_frames <= 0 or not fps > 0:
+        raise TadDataError(f"{path}: the video has {num_frames} frames at {fps} fps")
+    return VideoInfo(fps=fps, num_frames=num_frames, duration=num_frames / fps)
+
+
+def attach_video_info(
+    annotations: AnnotationSet, videos_dir: Path, prefix: str = ""
+) -> tuple[AnnotationSet, list[str]]:
+    """Fill unknown duration / fps / frame count of each video from its file.
+
+    Args:
+        annotations: the converted set.
+        videos_dir: the folder of videos.
+        prefix: file-name prefix of the dataset (see `find_video`).
+
+    Returns:
+        The completed set and the sorted ids of videos that are missing or cannot be decoded.
+    """
+    if not videos_dir.is_dir():
+        raise FileNotFoundError(2, "No such directory", str(videos_dir))
+    missing = []
+    videos = {}
+    for video_id, record in annotations.videos.items():
+        path = find_video(videos_dir, video_id, prefix)
+        if path is None:
+            missing.append(video_id)
+            videos[video_id] = record
+            continue
+        try:
+            info = read_video_info(path)
+        except TadDataError as err:
+            warnings.warn(f"{err}; listed as missing", TadDataWarning, stacklevel=2)
+            missing.append(video_id)
+            videos[video_id] = record
+            continue
+        videos[video_id] = replace(
+            record,
+            duration=record.duration if record.duration is not None else info.duration,
+            fps=record.fps if record.fps is not None else info.fps,
+            num_frames=record.num_frames if record.num_frames is not None else info.num_frames,
+        )
+    return replace(annotations, videos=videos), sorted(missing)

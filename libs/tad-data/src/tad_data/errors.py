@@ -1,0 +1,46 @@
+"""The one exception (and warning) type of tad-data for bad input.
+
+Every problem with an input file — a wrong JSON schema, a malformed CSV row, an unknown label, a
+corrupt video — raises `TadDataError` with a message naming the file, the video or row, the field and
+the offending value, so a user can fix the input without reading a traceback. It subclasses
+`ValueError` so callers that already catch `ValueError` keep working.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["TadDataError", "TadDataWarning", "describe_location"]
+
+
+class TadDataError(ValueError):
+    """Bad input to tad-data; the message names file, video/row, field and value."""
+
+
+class TadDataWarning(UserWarning):
+    """Input that tad-data repaired (clipped, dropped, replaced); the message names what and where."""
+
+
+def describe_location(
+    path: str | os.PathLike[str] | None,
+    video: str | None = None,
+    field: str | None = None,
+    row: int | None = None,
+) -> str:
+    """Format where a problem is, e.g. ``anno.json: video 'v1', field 'duration'``.
+
+    Args:
+        path: the input file (or None when the input is in memory).
+        video: the video id, when the problem belongs to one video.
+        field: the field (JSON key or CSV column).
+        row: the 1-based line number in a text/CSV file.
+    """
+    parts = [str(path) if path is not None else "<in memory>"]
+    details = []
+    if row is not None:
+        details.append(f"line {row}")
+    if video is not None:
+        details.append(f"video {video!r}")
+    if field is not None:
+        details.append(f"field {field!r}")
+    return parts[0] + (": " + ", ".join(details) if details else "")
