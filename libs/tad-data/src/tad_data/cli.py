@@ -2,8 +2,9 @@
 
 Every subcommand module exposes ``add_command(subparsers)``, which adds its parser and sets
 ``run=handler``; a handler takes the parsed arguments and returns an exit code (or None for 0).
-Bad input (`TadDataError`, a missing input file) ends the program with exit code 2 and one line on
-stderr; repairs (`TadDataWarning`) are printed as one ``tad-data: warning:`` line each.
+Bad input (`TadDataError`, tad-eval's `InputError`, a missing input file) ends the program with
+exit code 2 and one line on stderr; repairs (`TadDataWarning`) are printed as one
+``tad-data: warning:`` line each.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 from tad_data import convert
 from tad_data.errors import TadDataError
+from tad_eval import InputError
 
 __all__ = ["build_parser", "main"]
 
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         try:
             code = args.run(args)
-        except TadDataError as err:
+        except (TadDataError, InputError) as err:
             print(f"tad-data: error: {err}", file=sys.stderr)
             return 2
         except FileNotFoundError as err:

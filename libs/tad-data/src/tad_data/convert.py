@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from tad_data.converters import DATASETS, convert_dataset, read_video_list, write_conversion
+from tad_data.converters import DATASETS, convert_dataset, write_conversion
+from tad_eval import load_blocked
 
 __all__ = ["add_command", "run_convert"]
 
@@ -35,7 +36,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert, write, and print one summary line per file written."""
-    blocked = read_video_list(args.blocked) if args.blocked else []
+    blocked = load_blocked(args.blocked)
     conversion = convert_dataset(args.dataset, args.src, videos_dir=args.videos, blocked=blocked)
     paths = iter(write_conversion(conversion, args.out))
     for written in conversion.outputs.values():

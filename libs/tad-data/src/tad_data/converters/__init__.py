@@ -8,7 +8,6 @@ then drops zero-length annotations and clips annotations to the video (`repair_i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from tad_data.converters.activitynet import convert_activitynet
 from tad_data.converters.charades import convert_charades
 from tad_data.converters.ego4d import convert_ego4d
 from tad_data.converters.epic import convert_epic_kitchens
+from tad_data.converters.thumos import convert_multithumos, convert_thumos14
 from tad_data.converters.videos import attach_video_info
 from tad_data.errors import TadDataError
 from tad_eval.files import atomic_write
@@ -33,10 +33,11 @@ __all__ = [
     "convert_dataset",
     "convert_ego4d",
     "convert_epic_kitchens",
+    "convert_multithumos",
+    "convert_thumos14",
     "dataset_converter",
     "missing_list_path",
     "output_path",
-    "read_video_list",
     "write_conversion",
 ]
 
@@ -57,6 +58,7 @@ class DatasetConverter:
 DATASETS = {
     spec.name: spec
     for spec in (
+        DatasetConverter("thumos14", convert_thumos14, aliases=("thumos", "thumos-14")),
         DatasetConverter(
             "activitynet13",
             convert_activitynet,
@@ -67,6 +69,7 @@ DATASETS = {
             "epic-kitchens-100", convert_epic_kitchens, aliases=("epic", "epic-kitchens", "epic100")
         ),
         DatasetConverter("ego4d-mq", convert_ego4d, aliases=("ego4d", "ego4d-moments")),
+        DatasetConverter("multithumos", convert_multithumos, aliases=("multi-thumos",)),
         DatasetConverter("charades", convert_charades),
     )
 }
@@ -163,21 +166,3 @@ def write_conversion(conversion: Conversion, out: str | Path) -> list[Path]:
             handle.write("".join(f"{video_id}\n" for video_id in conversion.missing_videos))
         written.append(missing_list_path(out))
     return written
-
-
-def read_video_list(path: str | Path) -> list[str]:
-    """Video ids from a JSON list (OpenTAD's ``blocked.json``) or a text file with one id per line.
-
-    Raises:
-        TadDataError: for a JSON value that is not a list of strings.
-    """
-    text = Path(path).read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            ids = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise TadDataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
-        if not all(isinstance(video_id, str) for video_id in ids):
-            raise TadDataError(f"{path}: expected a JSON list of video ids (strings)")
-        return ids
-    return [line.strip() for line in text.splitlines() if line.strip()]
