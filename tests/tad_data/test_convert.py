@@ -484,3 +484,12 @@ def test_dataset_names_are_forgiving_and_unknown_ones_listed() -> None:
 def test_missing_source_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         convert_dataset("activitynet", [tmp_path / "absent.json"])
+
+
+def test_undecodable_video_is_warned_about_and_listed_missing(tmp_path: Path) -> None:
+    source = write(tmp_path / "Run_test.txt", "video_test_0000001 1 2\n")
+    corrupt = write(tmp_path / "videos" / "video_test_0000001.mp4", "this is not an mp4 file")
+    with pytest.warns(TadDataWarning, match=f"{corrupt}.*listed as missing"):
+        conversion = convert_dataset("thumos14", [source], videos_dir=tmp_path / "videos")
+    assert conversion.missing_videos == ("video_test_0000001",)
+    assert only(conversion).videos["video_test_0000001"].duration is None

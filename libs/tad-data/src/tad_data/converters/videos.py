@@ -57,7 +57,7 @@ def read_video_info(path: Path) -> VideoInfo:
     try:
         reader = decord.VideoReader(str(path), num_threads=1)
         num_frames, fps = len(reader), float(reader.get_avg_fps())
-    except decord.DECORDError as err:
+    except (RuntimeError, decord.DECORDError) as err:
         raise TadDataError(f"{path}: cannot decode the video ({str(err).splitlines()[0]})") from None
     if num_frames <= 0 or not fps > 0:
         raise TadDataError(f"{path}: the video has {num_frames} frames at {fps} fps")
