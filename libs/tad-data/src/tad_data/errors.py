@@ -35,7 +35,7 @@ def describe_location(
         field: the field (JSON key or CSV column).
         row: the 1-based line number in a text/CSV file.
     """
-    parts = [str(path) if path is not None else "<in memory>"]
+    where = str(path) if path is not None else "<in memory>"
     details = []
     if row is not None:
         details.append(f"line {row}")
@@ -43,4 +43,4 @@ def describe_location(
         details.append(f"video {video!r}")
     if field is not None:
         details.append(f"field {field!r}")
-    return parts[0] + (": " + ", ".join(details) if details else "")
+    return where + (": " + ", ".join(details) if details else "")
