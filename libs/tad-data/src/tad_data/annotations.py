@@ -125,7 +125,7 @@ class AnnotationSet:
     @property
     def subsets(self) -> tuple[str, ...]:
         """The sorted names of the subsets present."""
-        return tuple(sorted({record.subset for record in self.videos.values()}))
+        return tuple(sorted({normalize_subset(record.subset) for record in self.videos.values()}))
 
     @property
     def num_instances(self) -> int:
@@ -136,7 +136,7 @@ class AnnotationSet:
         """The videos of one subset, sorted by video id.
 
         Args:
-            name: subset name, compared case-insensitively.
+            name: subset name; names are compared stripped and case-insensitively.
 
         Raises:
             TadDataError: when no video belongs to that subset (the message lists the subsets present).
@@ -145,7 +145,7 @@ class AnnotationSet:
         records = [
             self.videos[video_id]
             for video_id in sorted(self.videos)
-            if self.videos[video_id].subset == wanted
+            if normalize_subset(self.videos[video_id].subset) == wanted
         ]
         if not records:
             where = self.source if self.source is not None else "<in memory>"
