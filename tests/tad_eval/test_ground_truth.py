@@ -92,7 +92,7 @@ def test_load_ground_truth_from_thumos_folder_with_subset(thumos_folder):
     assert truth.classes == ("BaseballPitch", "Diving")
     assert len(truth) == 3
     with pytest.raises(
-        InputError, match=re.escape("no videos in subset 'training'; subsets in the files: ['test', 'val']")
+        InputError, match=re.escape("no videos in subset 'training'; subsets in the file: ['test', 'val']")
     ):
         load_ground_truth(thumos_folder, subset="training")
 
@@ -119,8 +119,7 @@ def test_subset_with_no_videos_lists_existing_subsets(write_json):
     with pytest.raises(InputError) as caught:
         load_ground_truth(path, subset="testing")
     assert str(caught.value) == (
-        f"{path}: subset: no videos in subset 'testing' (after blocked videos); "
-        "subsets in the file: ['training', 'validation']"
+        f"{path}: subset: no videos in subset 'testing'; subsets in the file: ['training', 'validation']"
     )
 
 

@@ -1,33 +1,52 @@
 """Temporal action detection evaluation: ActivityNet-exact mAP, Ego4D recall, proposal AR@AN; numpy only.
 
-Importing this package never imports torch or matplotlib.
+Importing this package never imports torch or matplotlib (plots live in :mod:`tad_eval.plot`).
 """
 
-from importlib.metadata import version as _version
-
+from tad_eval.detection import DetectionResult, average_precision, check_thresholds, evaluate_detection
 from tad_eval.errors import InputError
 from tad_eval.files import atomic_write
 from tad_eval.ground_truth import (
+    DUPLICATE_TOLERANCE_S,
     GroundTruth,
+    SubsetError,
     clean_instances,
     load_blocked,
     load_ground_truth,
     read_thumos_txt,
 )
+from tad_eval.matching import segment_iou
 from tad_eval.predictions import Predictions, load_predictions, write_predictions
+from tad_eval.presets import PRESETS, DatasetPreset, parse_tiou
+from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals, topk_recall
 
-__version__ = _version("tad-eval")
+#: The single source of the version; pyproject.toml reads it from here (no importlib.metadata at import).
+__version__ = "0.1.0"
 
 __all__ = [
+    "DUPLICATE_TOLERANCE_S",
+    "PRESETS",
+    "DatasetPreset",
+    "DetectionResult",
     "GroundTruth",
     "InputError",
     "Predictions",
+    "ProposalResult",
+    "SubsetError",
+    "TopKRecallResult",
     "__version__",
     "atomic_write",
+    "average_precision",
+    "check_thresholds",
     "clean_instances",
+    "evaluate_detection",
+    "evaluate_proposals",
     "load_blocked",
     "load_ground_truth",
     "load_predictions",
+    "parse_tiou",
     "read_thumos_txt",
+    "segment_iou",
+    "topk_recall",
     "write_predictions",
 ]

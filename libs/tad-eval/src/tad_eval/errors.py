@@ -4,7 +4,6 @@ value parsers every reader shares, so numbers-as-strings and bad values are hand
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -50,7 +49,7 @@ def parse_number(value: Any, source: str, field: str, finite: bool = False) -> f
         finite: also reject NaN and infinities.
     """
     number = None
-    if isinstance(value, Real) and not isinstance(value, bool):
+    if type(value) is float or type(value) is int or isinstance(value, (np.floating, np.integer)):
         number = float(value)
     elif isinstance(value, str):
         try:

@@ -9,8 +9,9 @@ ActivityNet evaluator (and its evaluation server) keeps it.
 
 from __future__ import annotations
 
+import math
 import os
-import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +24,7 @@ from tad_eval.errors import InputError, describe_value, parse_label, parse_numbe
 from tad_eval.files import read_json, read_text
 
 __all__ = [
+    "SubsetError",
     "DUPLICATE_TOLERANCE_S",
     "GroundTruth",
     "clean_instances",
@@ -37,8 +39,18 @@ DUPLICATE_TOLERANCE_S = 1e-3
 #: ``(video, start_s, end_s, label)``
 Instance = tuple[str, float, float, str]
 
-_THUMOS_FILE = re.compile(r"^(?P<label>.+)_(?P<split>test|val|validation)\.txt$", re.IGNORECASE)
+_THUMOS_SPLITS = ("test", "val", "validation")  # <Class>_<split>.txt
 _AMBIGUOUS = "Ambiguous"
+
+
+class SubsetError(InputError):
+    """The requested subset has no videos; ``available`` lists the subsets the file has."""
+
+    def __init__(self, source: object, subset: str | None, available: Sequence[str], where: str) -> None:
+        self.available = list(available)
+        super().__init__(
+            source, "subset", f"no videos in subset {subset!r}{where}; subsets in the file: {self.available}"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,21 +149,24 @@ def clean_instances(instances: Sequence[Instance]) -> tuple[list[Instance], int,
         ``(kept, number_zero_length, number_duplicates)``.
     """
     kept: list[Instance] = []
-    kept_by_key: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    # Kept (start, end) per (video, label, start bucket of the tolerance's width): a duplicate can
+    # only sit in a neighbouring bucket (two either way covers floating-point rounding of start / tol).
+    kept_near: dict[tuple[str, str, int], list[tuple[float, float]]] = defaultdict(list)
     zero_length = duplicates = 0
     for item in instances:
         video, start, end, label = item
         if end - start <= 0:
             zero_length += 1
             continue
-        earlier = kept_by_key.setdefault((video, label), [])
+        bucket = math.floor(start / DUPLICATE_TOLERANCE_S)
         if any(
             abs(start - s) <= DUPLICATE_TOLERANCE_S and abs(end - e) <= DUPLICATE_TOLERANCE_S
-            for s, e in earlier
+            for near in range(bucket - 2, bucket + 3)
+            for s, e in kept_near.get((video, label, near), ())
         ):
             duplicates += 1
             continue
-        earlier.append((start, end))
+        kept_near[video, label, bucket].append((start, end))
         kept.append(item)
     return kept, zero_length, duplicates
 
@@ -182,9 +197,7 @@ def load_ground_truth(
         instances, subsets = _thumos_instances(path, subset)
         instances = [item for item in instances if item[0] not in blocked_ids]
         if not instances:
-            raise InputError(
-                source, "subset", f"no videos in subset {subset!r}; subsets in the files: {subsets}"
-            )
+            raise SubsetError(source, subset, subsets, " (after blocked videos)" if blocked_ids else "")
         return GroundTruth.from_instances(instances, clean=clean, subset=subset, source=source)
     videos, instances, durations = _json_instances(read_json(path), subset, blocked_ids, source)
     return GroundTruth.from_instances(
@@ -245,11 +258,7 @@ def _json_instances(
         existing = sorted(
             {str(entry.get("subset")) for entry in database.values() if isinstance(entry, dict)}
         )
-        raise InputError(
-            source,
-            "subset",
-            f"no videos in subset {subset!r} (after blocked videos); subsets in the file: {existing}",
-        )
+        raise SubsetError(source, subset, existing, " (after blocked videos)" if blocked else "")
     return videos, instances, durations
 
 
@@ -316,9 +325,10 @@ def _thumos_files(
     candidates = sorted(root.iterdir()) if root.is_dir() else [root]
     files = []
     for file in candidates:
-        match = _THUMOS_FILE.match(file.name)
-        label, file_split = (match["label"], match["split"].lower()) if match else (file.stem, "")
-        if root.is_dir() and not match:
+        label, _, file_split = file.stem.rpartition("_")
+        matches = file.suffix.lower() == ".txt" and bool(label) and file_split.lower() in _THUMOS_SPLITS
+        label, file_split = (label, file_split.lower()) if matches else (file.stem, "")
+        if root.is_dir() and not matches:
             continue
         if label == _AMBIGUOUS and not include_ambiguous:
             continue

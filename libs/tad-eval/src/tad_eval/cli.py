@@ -1,0 +1,165 @@
+"""The ``tad-eval`` command: detection mAP of a prediction file against a ground-truth file.
+
+    tad-eval --gt GT --pred PRED --dataset {thumos14,anet,epic,ego4d,multithumos,charades}
+             [--subset NAME] [--tiou 0.3,0.5 | 0.5:0.95:0.05] [--blocked FILE] [--raw-gt]
+             [--out RESULT.json] [--plot DIR] [--proposals]
+
+Prints a table (mAP in % per threshold and the average) on stdout and warnings on stderr; writes
+RESULT.json atomically. Bad input exits with code 2 and one line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tad_eval.detection import DetectionResult, evaluate_detection
+from tad_eval.errors import InputError
+from tad_eval.files import atomic_write
+from tad_eval.ground_truth import GroundTruth, SubsetError, load_ground_truth
+from tad_eval.predictions import load_predictions
+from tad_eval.presets import PRESETS, DatasetPreset, parse_tiou
+from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals, topk_recall
+
+__all__ = ["main"]
+
+_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tad-eval",
+        description="Temporal action detection mAP, equal to the ActivityNet official evaluator.",
+        epilog="Ground truth is cleaned (zero-length and duplicate instances dropped) unless --raw-gt. "
+        "Equal scores rank in prediction-file order.",
+    )
+    parser.add_argument(
+        "--gt", required=True, help="ground truth: ActivityNet-layout JSON, or THUMOS14 txt folder/file"
+    )
+    parser.add_argument(
+        "--pred", required=True, help='predictions: JSON {"results": ...} or CSV video,start,end,label,score'
+    )
+    parser.add_argument(
+        "--dataset", required=True, choices=sorted(PRESETS), help="thresholds and default subset"
+    )
+    parser.add_argument(
+        "--subset",
+        help="evaluate this subset (case-insensitive); default: the dataset's evaluation subset "
+        "(" + ", ".join(f"{name}: {p.default_subset}" for name, p in PRESETS.items()) + "), "
+        "or the only subset of the file",
+    )
+    parser.add_argument(
+        "--tiou", help="thresholds instead of the dataset's: a list 0.3,0.5 or a range 0.5:0.95:0.05"
+    )
+    parser.add_argument("--blocked", help="video ids to leave out: a JSON list or one id per line")
+    parser.add_argument(
+        "--raw-gt", action="store_true", help="keep zero-length and duplicate ground truth (server protocol)"
+    )
+    parser.add_argument("--out", help="write the results as JSON to this file")
+    parser.add_argument(
+        "--plot", metavar="DIR", help="write mAP-vs-tIoU and per-class AP plots (needs tad-eval[plot])"
+    )
+    parser.add_argument(
+        "--proposals", action="store_true", help="also report proposal AR@AN (AN 1..100) and its AUC"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit code (0, or 2 for bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except InputError as error:
+        print(f"tad-eval: error: {error}", file=sys.stderr)
+    except ValueError as error:
+        print(f"tad-eval: error: --tiou: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"tad-eval: error: {error.filename}: file: {error.strerror}", file=sys.stderr)
+    return _BAD_INPUT
+
+
+def _run(args: argparse.Namespace) -> int:
+    preset = PRESETS[args.dataset]
+    thresholds = parse_tiou(args.tiou) if args.tiou else preset.tiou_thresholds
+    truth = _load_truth(args, preset)
+    predictions = load_predictions(args.pred)
+    result = evaluate_detection(truth, predictions, thresholds)
+    recall = topk_recall(truth, predictions, thresholds, preset.top_k) if preset.top_k else None
+    proposals = evaluate_proposals(truth, predictions) if args.proposals else None
+    for warning in result.warnings:
+        print(f"tad-eval: warning: {warning}", file=sys.stderr)
+    print(_report(args, truth, result, recall, proposals))
+    if args.out:
+        with atomic_write(args.out) as handle:
+            json.dump(_result_json(result, recall, proposals), handle, indent=2)
+            handle.write("\n")
+    if args.plot:
+        return _plot(result, Path(args.plot))
+    return 0
+
+
+def _load_truth(args: argparse.Namespace, preset: DatasetPreset) -> GroundTruth:
+    """The ground truth of --subset, else of the dataset's default subset, else of the file's only subset."""
+    subset = args.subset if args.subset is not None else preset.default_subset
+    try:
+        return load_ground_truth(args.gt, subset, blocked=args.blocked, clean=not args.raw_gt)
+    except SubsetError as error:
+        if args.subset is not None or len(error.available) != 1:
+            raise
+        return load_ground_truth(args.gt, error.available[0], blocked=args.blocked, clean=not args.raw_gt)
+
+
+def _report(
+    args: argparse.Namespace,
+    truth: GroundTruth,
+    result: DetectionResult,
+    recall: TopKRecallResult | None,
+    proposals: ProposalResult | None,
+) -> str:
+    protocol = "cleaned" if truth.cleaned else "raw (--raw-gt)"
+    lines = [
+        f"tad-eval {args.dataset}: {args.gt} subset {truth.subset!r}, ground truth {protocol}: "
+        f"{result.num_gt} instances, {len(truth.classes)} classes, {len(truth.videos)} videos; "
+        f"{result.num_pred} predictions evaluated",
+        "tIoU    mAP (%)" + "".join(f"  R@{k}x (%)" for k in (recall.top_k if recall else ())),
+    ]
+    for index, (threshold, value) in enumerate(zip(result.tiou_thresholds, result.mAP, strict=True)):
+        recalls = "".join(f"  {100 * r:8.2f}" for r in recall.recall[index]) if recall else ""
+        lines.append(f"{threshold:<6.2f}  {100 * value:7.2f}{recalls}")
+    lines.append(f"{'avg':<6}  {100 * result.average_mAP:7.2f}")
+    if proposals:
+        lines.append(
+            "  ".join(f"{key} {100 * value:.2f}" for key, value in proposals.to_json().items()) + " (%)"
+        )
+    return "\n".join(lines)
+
+
+def _result_json(
+    result: DetectionResult, recall: TopKRecallResult | None, proposals: ProposalResult | None
+) -> dict[str, Any]:
+    document = result.to_json()
+    if recall:
+        document["recall_at_k"] = recall.to_json()
+    if proposals:
+        document["proposals"] = proposals.to_json()
+    return document
+
+
+def _plot(result: DetectionResult, folder: Path) -> int:
+    try:
+        from tad_eval.plot import plot_detection
+    except ImportError:
+        print("tad-eval: error: --plot: matplotlib is missing; install tad-eval[plot]", file=sys.stderr)
+        return _BAD_INPUT
+    for path in plot_detection(result, folder):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
