@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from tad_data import convert
+from tad_data import convert, probe, synthetic
 from tad_data.errors import TadDataError
 from tad_eval import InputError
 
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     convert.add_command(subparsers)
+    probe.add_command(subparsers)
+    synthetic.add_command(subparsers)
     return parser
 
 
