@@ -6,7 +6,7 @@ Upstream code: https://github.com/happyharrycn/actionformer_release, https://git
 
 Layout, top to bottom: configs, projection, neck, head, the detector, input padding, optimizer groups and the
 OpenTAD checkpoint converter. ``forward`` returns raw per-level logits and offsets; label assignment
-(``tad_head.targets``), losses (``tad_head.losses``) and decoding/NMS (``tad_head.postprocess``,
+(``tad_head.targets``), losses (``tad_head.losses``) and decoding/NMS (``tad_head.postprocessing``,
 ``tad_head.nms``) are separate functions. Everything is in feature-grid units of the level-0 sequence.
 """
 

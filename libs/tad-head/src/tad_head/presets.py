@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from tad_head.actionformer import HeadConfig, ProjectionConfig
 from tad_head.losses import LossConfig
-from tad_head.postprocess import POSTPROCESS_PRESETS, PostProcessConfig
+from tad_head.postprocessing import POSTPROCESS_PRESETS, PostProcessConfig
 from tad_head.targets import TargetConfig
 
 __all__ = ["DETECTOR_PRESETS", "DetectorPreset", "detector_preset"]

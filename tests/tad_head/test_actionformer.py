@@ -1,0 +1,201 @@
+"""The detector: shapes per architecture, padding, masks, position encoding, optimizer groups, presets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from tad_head import (
+    DETECTOR_PRESETS,
+    ActionFormer,
+    HeadConfig,
+    ProjectionConfig,
+    detector_param_groups,
+    detector_preset,
+    max_div_factor,
+    pad_to_valid_length,
+)
+from tad_head.layers import AffineDropPath, Scale
+
+EGO4D_RANGES = (
+    (0, 4),
+    (2, 8),
+    (4, 16),
+    (8, 32),
+    (16, 64),
+    (32, 128),
+    (64, 256),
+    (128, 512),
+    (256, 1024),
+    (512, 1e4),
+)
+
+
+@pytest.mark.parametrize(
+    ("arch", "windows", "length"),
+    [
+        ((2, 2, 5), -1, 64),  # THUMOS / ActivityNet
+        ((3, 0, 5), -1, 64),  # Multi-THUMOS
+        ((2, 2, 7), -1, 128),  # Charades
+        ((2, 2, 5), 9, 256),  # EPIC (local window 9: div factor 32·8)
+        ((2, 2, 9), (17,) * 7 + (-1,) * 3, 1024),  # Ego4D: 10 levels, mixed windows, div factor 64·16
+    ],
+)
+def test_forward_shapes(arch: tuple[int, int, int], windows: int | tuple[int, ...], length: int) -> None:
+    levels = 1 + arch[2]
+    projection = ProjectionConfig(
+        in_channels=6, embed_dim=8, arch=arch, mha_win_size=windows, max_seq_len=length
+    )
+    ranges = EGO4D_RANGES[:levels] if levels == 10 else tuple((2.0**i, 2.0 ** (i + 1)) for i in range(levels))
+    head = HeadConfig(
+        num_classes=5, embed_dim=8, strides=tuple(2**i for i in range(levels)), regression_ranges=ranges
+    )
+    model = ActionFormer(projection, head).eval()
+    feats = torch.randn(2, 6, length - 9)
+    feats, mask = pad_to_valid_length(feats, torch.ones(2, length - 9, dtype=torch.bool), projection)
+    with torch.no_grad():
+        out = model(feats, mask)
+    assert len(model.projection.embed) == arch[0] and len(model.projection.stem) == arch[1]
+    assert [x.shape for x in out.cls_logits] == [(2, 5, length // 2**i) for i in range(levels)]
+    assert [x.shape for x in out.reg_offsets] == [(2, 2, length // 2**i) for i in range(levels)]
+    assert [m.shape for m in out.masks] == [(2, length // 2**i) for i in range(levels)]
+    assert all(bool((x >= 0).all()) for x in out.reg_offsets)  # ReLU on the scaled regression
+    assert [block.attn.window_size for block in model.projection.branch] == list(projection.window_sizes[1:])
+
+
+def test_max_div_factor_and_padding() -> None:
+    ego4d = ProjectionConfig(
+        in_channels=4, arch=(2, 2, 9), mha_win_size=(17,) * 7 + (-1,) * 3, max_seq_len=2048
+    )
+    assert max_div_factor(ego4d) == 1024  # level 6: stride 64 · (17 // 2) · 2
+    assert max_div_factor(ProjectionConfig(in_channels=4)) == 32
+    assert max_div_factor(ProjectionConfig(in_channels=4, mha_win_size=9)) == 256
+    cfg = ProjectionConfig(in_channels=3, max_seq_len=64)
+    feats, mask = pad_to_valid_length(torch.ones(1, 3, 50), torch.ones(1, 50, dtype=torch.bool), cfg)
+    assert feats.shape == (1, 3, 64) and int(mask.sum()) == 50 and float(feats[..., 50:].abs().sum()) == 0
+    feats, mask = pad_to_valid_length(torch.ones(1, 3, 65), torch.ones(1, 65, dtype=torch.bool), cfg)
+    assert feats.shape == (1, 3, 96) and int(mask.sum()) == 65  # longer: next multiple of 32
+    same = torch.ones(1, 3, 64)
+    assert pad_to_valid_length(same, torch.ones(1, 64, dtype=torch.bool), cfg)[0] is same
+    with pytest.raises(ValueError, match="divisible"):
+        ProjectionConfig(in_channels=3, max_seq_len=80)
+
+
+def test_padding_stays_zero_and_more_padding_changes_nothing(tiny_projection, tiny_head) -> None:
+    """Padded steps are zero at every level, and padding to 96 instead of 64 leaves the real steps alone."""
+    model = ActionFormer(tiny_projection, tiny_head).eval()
+    feats, mask = pad_to_valid_length(
+        torch.randn(1, 24, 40), torch.ones(1, 40, dtype=torch.bool), tiny_projection
+    )
+    levels, masks = model.projection(feats, mask)
+    for level, level_mask in zip(levels, masks, strict=True):
+        assert torch.equal(level * ~level_mask[:, None], torch.zeros_like(level))
+    longer, _ = model.projection(
+        torch.nn.functional.pad(feats, (0, 32)), torch.nn.functional.pad(mask, (0, 32))
+    )
+    for short, long, level_mask in zip(levels, longer, masks, strict=True):
+        torch.testing.assert_close(short, long[..., : short.shape[-1]])
+        assert int(level_mask.sum()) > 0
+
+
+def test_position_encoding_is_rebuilt_scaled_and_stretched(tiny_head) -> None:
+    cfg = ProjectionConfig(in_channels=24, embed_dim=32, max_seq_len=64, use_abs_pe=True)
+    model = ActionFormer(cfg, tiny_head)
+    assert "projection.pos_embed" not in model.state_dict()  # not persistent, like OpenTAD
+    pe = model.projection.pos_embed
+    assert pe.shape == (1, 32, 64)
+    assert pe[0, 1, 0].item() == pytest.approx(1 / 32**0.5)  # cos(0) / sqrt(D)
+    model.eval()
+    stretched = model.projection.position_encoding(128)
+    expected = torch.nn.functional.interpolate(pe, size=128, mode="linear", align_corners=False)
+    torch.testing.assert_close(stretched, expected)
+    torch.testing.assert_close(model.projection.position_encoding(64), pe)
+    model.train()
+    with pytest.raises(ValueError, match="max_seq_len"):
+        model.projection.position_encoding(96)
+
+
+def test_head_initialisation(tiny_projection, tiny_head) -> None:
+    model = ActionFormer(tiny_projection, tiny_head)
+    torch.testing.assert_close(model.rpn_head.cls_head.bias, torch.full((3,), -4.59511985013459))
+    assert [s.scale.item() for s in model.rpn_head.scale] == [1.0] * 6
+    assert all(b.drop_path_attn.scale.mean().item() == pytest.approx(1e-4) for b in model.projection.stem)
+    assert all(norm.eps == 1e-6 for norm in model.neck.fpn_norms)
+    projection_biases = [m.bias for m in model.projection.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert all(b.abs().sum().item() == 0 for b in projection_biases if b is not None)
+
+
+def test_detector_param_groups(tiny_projection, tiny_head) -> None:
+    model = ActionFormer(tiny_projection, tiny_head)
+    decay, no_decay = detector_param_groups(model, lr=1e-4, weight_decay=0.05)
+    assert (decay["weight_decay"], no_decay["weight_decay"], decay["lr"], no_decay["lr"]) == (
+        0.05,
+        0.0,
+        1e-4,
+        1e-4,
+    )
+    names = {id(p): n for n, p in model.named_parameters()}
+    decay_names = {names[id(p)] for p in decay["params"]}
+    no_decay_names = {names[id(p)] for p in no_decay["params"]}
+    assert decay_names | no_decay_names == set(names.values()) and not decay_names & no_decay_names
+    assert "projection.stem.0.attn.query.weight" in decay_names
+    assert "projection.embed.0.conv.weight" in decay_names and "rpn_head.cls_head.weight" in decay_names
+    for name in (
+        "rpn_head.cls_head.bias",
+        "neck.fpn_norms.0.weight",
+        "rpn_head.scale.3.scale",
+        "projection.branch.4.drop_path_mlp.scale",
+        "projection.stem.1.ln2.weight",
+    ):
+        assert name in no_decay_names
+    modules = dict(model.named_modules())
+    for name in no_decay_names - {n for n in no_decay_names if n.endswith("bias")}:
+        assert isinstance(modules[name.rsplit(".", 1)[0]], (torch.nn.LayerNorm, Scale, AffineDropPath))
+    assert [names[id(p)] for p in decay["params"]] == sorted(decay_names)
+
+
+def test_presets_build_and_match_the_configs() -> None:
+    for name in DETECTOR_PRESETS:
+        preset = detector_preset(name, in_channels=384)
+        assert preset.projection.num_levels == len(preset.head.strides)
+    ego4d = detector_preset("ego4d", 1024)
+    assert ego4d.projection.window_sizes == (17,) * 7 + (-1,) * 3 and not ego4d.targets.filter_similar_gt
+    anet = detector_preset("anet", 384)
+    assert (anet.loss.normalizer_init, anet.loss.loss_weight, anet.loss.label_smoothing) == (200, 2.0, 0.1)
+    assert anet.head.num_classes == 1 and anet.projection.use_abs_pe and anet.projection.embed_dim == 256
+    assert not anet.postprocess.nms.multiclass and anet.postprocess.nms.voting_thresh == 0.9
+    thumos = detector_preset("thumos", 384)
+    assert (
+        thumos.postprocess.nms.sigma,
+        thumos.postprocess.nms.max_seg_num,
+        thumos.postprocess.nms.min_score,
+    ) == (
+        0.7,
+        2000,
+        0.0,
+    )
+    assert detector_preset("epic", 1024).loss.normalizer_init == 250
+    with pytest.raises(ValueError, match="unknown detector preset"):
+        detector_preset("kinetics", 384)
+    assert replace(thumos.head, num_classes=5).num_classes == 5
+
+
+def test_thumos_s_detector_size_matches_the_analytic_count() -> None:
+    """§2.6: about 26.7 M parameters for THUMOS (D 512, 20 classes) on VideoMAE-S features (384)."""
+    preset = detector_preset("thumos", 384)
+    with torch.device("meta"):
+        model = ActionFormer(preset.projection, preset.head)
+    assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(26.7, abs=0.05)
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="one per level"):
+        ProjectionConfig(in_channels=4, mha_win_size=(9, 9))
+    with pytest.raises(ValueError, match="regression ranges"):
+        HeadConfig(num_classes=2, strides=(1, 2))
+    with pytest.raises(ValueError, match="pyramid levels"):
+        ActionFormer(
+            ProjectionConfig(in_channels=4, embed_dim=16, arch=(2, 2, 3)), HeadConfig(2, embed_dim=16)
+        )
