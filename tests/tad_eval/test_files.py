@@ -31,6 +31,8 @@ def test_atomic_write_binary_and_bad_mode(tmp_path):
 
 
 def test_import_loads_neither_torch_nor_matplotlib():
-    code = "import sys, tad_eval; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
+    code = (
+        "import sys, tad_eval, tad_eval.cli; print([m for m in ('torch', 'matplotlib') if m in sys.modules])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -142,7 +142,6 @@ def random_predictions(truth: GroundTruth, per_video: int, seed: int) -> Predict
     return Predictions.from_results(results)
 
 
-@pytest.mark.slow
 def test_real_thumos14_equals_plain_loop(shared_data):
     truth = load_ground_truth(shared_data / "thumos14" / "official_test_txt", subset="test")
     ranked = random_predictions(truth, per_video=40, seed=7)
@@ -154,7 +153,6 @@ def test_real_thumos14_equals_plain_loop(shared_data):
     assert 0.1 < fast.average_mAP < 0.9
 
 
-@pytest.mark.slow
 def test_real_activitynet13_raw_and_cleaned_equal_plain_loop(shared_data):
     path = shared_data / "activitynet13" / "activity_net_v1-3_gt.json"
     thresholds = np.linspace(0.5, 0.95, 10)
