@@ -19,6 +19,8 @@ off by a few frames) cost a warning, not wrong targets. Readers are opened insid
 the datasets pickle cleanly into DataLoader workers, and every draw comes from
 ``numpy.random.default_rng([seed, epoch, index])``, so a sample does not depend on which worker or
 rank produced it (call `TrainDataset.set_epoch` each epoch, like ``DistributedSampler.set_epoch``).
+Pixels are bit-identical for the same torch thread count; with another count (DataLoader workers
+run one thread) float sums may round a value to the neighbouring level.
 """
 
 from __future__ import annotations

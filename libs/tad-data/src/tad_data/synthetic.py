@@ -13,7 +13,7 @@ motion ``MOTIONS[k % 4]`` and hue ``k / num_classes``. Outside instances no satu
 drawn, so a detector can learn classes and boundaries from a few videos.
 
 Instance boundaries are whole frames (``start = first_frame / fps``, ``end = (last_frame + 1) / fps``);
-the same seed gives the same annotation bytes (and the same frames).
+the same seed gives the same annotation bytes and the same video bytes.
 """
 
 from __future__ import annotations
@@ -143,7 +143,9 @@ def _render_video(
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
+        # one thread and no macroblock-tree rate control: x264 then writes the same bytes every time
+        stream.options = {"crf": "20", "preset": "veryfast", "x264-params": "mbtree=0"}
+        stream.codec_context.thread_count = 1
         for frame_index in range(num_frames):
             offset_y = int(drift[0] * frame_index) % height
             offset_x = int(drift[1] * frame_index) % width

@@ -517,8 +517,11 @@ def _jitter_op(aug: ClipAugmentation) -> ChunkOp:
 
 
 def _hue_matrix(turns: float) -> torch.Tensor:
-    """Rotate the hue by ``turns`` of a full circle: a rotation of the I/Q plane of YIQ."""
-    angle = 2 * math.pi * turns
+    """Rotate the hue by ``turns`` of a full circle (red -> yellow -> green for positive turns).
+
+    A rotation of the I/Q plane of YIQ; gray stays gray and luma is kept.
+    """
+    angle = -2 * math.pi * turns  # I/Q angles run against the HSV hue direction
     rotation = torch.tensor(
         [[1, 0, 0], [0, math.cos(angle), -math.sin(angle)], [0, math.sin(angle), math.cos(angle)]],
         dtype=torch.float64,
