@@ -19,18 +19,7 @@ from tad_head import (
 )
 from tad_head.layers import AffineDropPath, Scale
 
-EGO4D_RANGES = (
-    (0, 4),
-    (2, 8),
-    (4, 16),
-    (8, 32),
-    (16, 64),
-    (32, 128),
-    (64, 256),
-    (128, 512),
-    (256, 1024),
-    (512, 1e4),
-)
+EGO4D_RANGES = detector_preset("ego4d", in_channels=6).head.regression_ranges
 
 
 @pytest.mark.parametrize(
@@ -162,6 +151,8 @@ def test_presets_build_and_match_the_configs() -> None:
         assert preset.projection.num_levels == len(preset.head.strides)
     ego4d = detector_preset("ego4d", 1024)
     assert ego4d.projection.window_sizes == (17,) * 7 + (-1,) * 3 and not ego4d.targets.filter_similar_gt
+    assert ego4d.head.strides[-1] == 512 and ego4d.head.regression_ranges[6] == (64, 256)
+    assert detector_preset("epic", 1024).head.regression_ranges[1] == (2, 8)  # overlapping ranges
     anet = detector_preset("anet", 384)
     assert (anet.loss.normalizer_init, anet.loss.loss_weight, anet.loss.label_smoothing) == (200, 2.0, 0.1)
     assert anet.head.num_classes == 1 and anet.projection.use_abs_pe and anet.projection.embed_dim == 256

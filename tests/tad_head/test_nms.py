@@ -61,6 +61,7 @@ def test_gaussian_soft_nms_matches_reference(dets, sigma, min_score, max_seg_num
     assert_matches_reference(dets, cfg)
 
 
+@pytest.mark.parametrize("method", ["linear", "hard"])
 @settings(max_examples=150, deadline=None)
 @given(
     dets=detections(grid_scores=True),
@@ -69,32 +70,12 @@ def test_gaussian_soft_nms_matches_reference(dets, sigma, min_score, max_seg_num
     max_seg_num=MAX_SEGS,
     multiclass=st.booleans(),
 )
-def test_linear_soft_nms_matches_reference(dets, iou_threshold, min_score, max_seg_num, multiclass) -> None:
+def test_thresholded_nms_matches_reference(
+    method, dets, iou_threshold, min_score, max_seg_num, multiclass
+) -> None:
+    """Linear soft-NMS and hard NMS, the two methods that use ``iou_threshold``."""
     cfg = NMSConfig(
-        "linear",
-        iou_threshold=iou_threshold,
-        min_score=min_score,
-        max_seg_num=max_seg_num,
-        multiclass=multiclass,
-    )
-    assert_matches_reference(dets, cfg)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    dets=detections(grid_scores=True),
-    iou_threshold=IOU_THRESHOLDS,
-    min_score=MIN_SCORES,
-    max_seg_num=MAX_SEGS,
-    multiclass=st.booleans(),
-)
-def test_hard_nms_matches_reference(dets, iou_threshold, min_score, max_seg_num, multiclass) -> None:
-    cfg = NMSConfig(
-        "hard",
-        iou_threshold=iou_threshold,
-        min_score=min_score,
-        max_seg_num=max_seg_num,
-        multiclass=multiclass,
+        method, iou_threshold, min_score=min_score, max_seg_num=max_seg_num, multiclass=multiclass
     )
     assert_matches_reference(dets, cfg)
 
@@ -196,18 +177,22 @@ def test_voting_only_in_class_agnostic_mode() -> None:
     assert segment_voting(kept, torch.tensor([[5.0, 6.0]]), torch.tensor([1.0]), 0.5).tolist() == [[0.0, 1.0]]
 
 
+def _random_detections(count: int, classes: int, span: float, max_length: float, seed: int) -> Detections:
+    """float32 candidates with random starts in [0, span), lengths below ``max_length`` and uniform scores."""
+    generator = torch.Generator().manual_seed(seed)
+    starts = torch.rand(count, generator=generator) * span
+    segments = torch.stack([starts, starts + torch.rand(count, generator=generator) * max_length], dim=1)
+    labels = torch.randint(0, classes, (count,), generator=generator)
+    return Detections(segments, torch.rand(count, generator=generator), labels)
+
+
 def test_float32_matches_the_reference_closely() -> None:
-    generator = torch.Generator().manual_seed(3)
-    starts = torch.rand(300, generator=generator) * 200
-    segments = torch.stack([starts, starts + torch.rand(300, generator=generator) * 30], dim=1)
-    dets = Detections(
-        segments, torch.rand(300, generator=generator), torch.randint(0, 4, (300,), generator=generator)
-    )
+    dets = _random_detections(300, classes=4, span=200, max_length=30, seed=3)
     cfg = NMSConfig("gaussian", sigma=0.7, max_seg_num=300)
     got = batched_nms(dets, cfg)
     assert got.scores.dtype == torch.float32
     _, scores, labels = batched_nms_reference(
-        [tuple(s) for s in segments.double().tolist()],
+        [tuple(s) for s in dets.segments.double().tolist()],
         dets.scores.double().tolist(),
         dets.labels.tolist(),
         cfg,
@@ -230,12 +215,7 @@ def test_empty_and_bad_input() -> None:
 
 @pytest.mark.gpu
 def test_cuda_matches_cpu() -> None:
-    generator = torch.Generator().manual_seed(0)
-    starts = torch.rand(2000, generator=generator) * 500
-    segments = torch.stack([starts, starts + torch.rand(2000, generator=generator) * 40], dim=1)
-    dets = Detections(
-        segments, torch.rand(2000, generator=generator), torch.randint(0, 20, (2000,), generator=generator)
-    )
+    dets = _random_detections(2000, classes=20, span=500, max_length=40, seed=0)
     for cfg in (
         NMSConfig("gaussian", sigma=0.7, max_seg_num=2000),
         NMSConfig("linear", min_score=0.3),

@@ -122,7 +122,9 @@ def _swap_to_front(table: Tensor, index: Tensor, step: int, best: Tensor) -> Non
     index[rows, best] = front_index
 
 
-def _drop_below(table: Tensor, index: Tensor, end: Tensor, step: int, min_score: float) -> Tensor:
+def _drop_below(
+    table: Tensor, index: Tensor, end: Tensor, step: int, min_score: float, empty: Tensor
+) -> Tensor:
     """Remove segments after ``step`` whose score fell below ``min_score``, the way the kernel does.
 
     The kernel walks forward and fills each dropped slot with the current last segment (dropping that too if
@@ -146,8 +148,7 @@ def _drop_below(table: Tensor, index: Tensor, end: Tensor, step: int, min_score:
     filler_at.scatter_(1, torch.where(fillers, filler_rank, width), relative)  # column `width` is a dump
     source = torch.where(holes, filler_at.gather(1, hole_rank.clamp(min=0)), relative)  # [G, W]
     tail = table[:, :, step + 1 :]
-    gone = (position >= new_end[:, None])[None]  # slots past the new end become empty
-    empty = _empty_slot(table.dtype, table.device)[:, None, None]
+    gone = (position >= new_end[:, None])[None]  # slots past the new end become `empty` [4, 1, 1]
     table[:, :, step + 1 :] = torch.where(gone, empty, tail.gather(2, source.expand_as(tail)))
     index[:, step + 1 :] = index[:, step + 1 :].gather(1, source)
     return new_end
@@ -163,6 +164,7 @@ def _soft_nms_rows(table: Tensor, index: Tensor, counts: Tensor, cfg: NMSConfig,
     """
     length = table.shape[2]
     end = counts.clone()
+    empty = _empty_slot(table.dtype, table.device)[:, None, None]
     for step in range(length):
         best = step + table[3, :, step:].argmax(dim=1)  # first maximum in the current order, like the kernel
         _swap_to_front(table, index, step, best)
@@ -171,7 +173,7 @@ def _soft_nms_rows(table: Tensor, index: Tensor, counts: Tensor, cfg: NMSConfig,
         rest = table[:, :, step + 1 :]
         rest[3] *= _decay(_overlap(table[:3, :, step], rest[:3]), cfg)
         if may_drop:
-            end = _drop_below(table, index, end, step, cfg.min_score)
+            end = _drop_below(table, index, end, step, cfg.min_score, empty)
             if step + 1 >= int(end.max()):
                 break
     return end
