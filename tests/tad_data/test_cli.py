@@ -113,6 +113,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--src" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch (through the tad_data package): ~5 s
 def test_console_script_is_installed_and_reports_without_traceback(tmp_path: Path) -> None:
     script = shutil.which("tad-data", path=str(Path(sys.executable).parent))
     assert script is not None, "tad-data console script missing: pip install -e libs/tad-data"

@@ -2,35 +2,26 @@
 
 A video of id ``x`` is the file ``<prefix>x<ext>`` in the videos folder, ``ext`` the first of
 `VIDEO_EXTENSIONS` that exists (ActivityNet's prefix is ``v_``, the others have none). Its frame
-count and fps come from decord (`len(reader)`, `get_avg_fps()`, what the data loaders use) and its
-duration is ``frames / fps``. Values the official files carry are kept; only missing ones are
-filled. Videos that are absent or cannot be opened go to the missing-videos list.
+count and fps come from `tad_data.video.video_info` (decord's ``len(reader)`` and
+``get_avg_fps()``, what the data loaders use) and its duration is ``frames / fps``. Values the
+official files carry are kept; only missing ones are filled. Videos that are absent or cannot be
+opened go to the missing-videos list.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-
-import decord
 
 from tad_data.annotations import AnnotationSet
 from tad_data.errors import TadDataError, TadDataWarning
+from tad_data.video import video_info
 
-__all__ = ["VIDEO_EXTENSIONS", "VideoInfo", "attach_video_info", "find_video", "read_video_info"]
+__all__ = ["VIDEO_EXTENSIONS", "attach_video_info", "find_video"]
 
 #: File extensions tried, in order, when looking for a video.
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".MP4", ".mov")
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video file says about itself."""
-
-    fps: float  # average frames per second
-    num_frames: int  # decodable frame count (decord's len)
-    duration: float  # num_frames / fps, seconds
 
 
 def find_video(videos_dir: Path, video_id: str, prefix: str = "") -> Path | None:
@@ -46,22 +37,6 @@ def find_video(videos_dir: Path, video_id: str, prefix: str = "") -> Path | None
         if candidate.is_file():
             return candidate
     return None
-
-
-def read_video_info(path: Path) -> VideoInfo:
-    """Frame count and fps of a video with decord.
-
-    Raises:
-        TadDataError: when decord cannot open the file or it has no frames / no frame rate.
-    """
-    try:
-        reader = decord.VideoReader(str(path), num_threads=1)
-        num_frames, fps = len(reader), float(reader.get_avg_fps())
-    except (RuntimeError, decord.DECORDError) as err:
-        raise TadDataError(f"{path}: cannot decode the video ({str(err).splitlines()[0]})") from None
-    if num_frames <= 0 or not fps > 0:
-        raise TadDataError(f"{path}: the video has {num_frames} frames at {fps} fps")
-    return VideoInfo(fps=fps, num_frames=num_frames, duration=num_frames / fps)
 
 
 def attach_video_info(
@@ -88,7 +63,7 @@ def attach_video_info(
             videos[video_id] = record
             continue
         try:
-            info = read_video_info(path)
+            info = video_info(path)
         except TadDataError as err:
             warnings.warn(f"{err}; listed as missing", TadDataWarning, stacklevel=2)
             missing.append(video_id)
