@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tad_data import convert_dataset, load_annotations, write_conversion
-from tad_eval import load_ground_truth, load_predictions, write_predictions
-from tad_eval.detection import evaluate_detection
+from tad_eval import evaluate_detection, load_ground_truth, load_predictions, write_predictions
 
 
 def test_converted_thumos_test_files_give_map_one_for_perfect_predictions(
