@@ -1,4 +1,4 @@
-"""Fixtures shared by the tad-data tests (each engineer appends; nothing here is removed)."""
+"""Fixtures shared by the tad-data tests (annotation and video halves alike)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
-
-def _write_h264(path: Path, num_frames: int, fps: int, width: int, height: int) -> Path:
-    """Write a small H.264 mp4 whose frames are flat grey levels (frame i has level 8*i mod 256)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(num_frames):
-            image = np.full((height, width, 3), (8 * index) % 256, dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
-@pytest.fixture
-def make_annotation_video() -> Callable[..., Path]:
-    """``make_annotation_video(path, num_frames=20, fps=10)``: write a tiny mp4 (96x64), return its path."""
-
-    def make(path: Path, num_frames: int = 20, fps: int = 10) -> Path:
-        return _write_h264(Path(path), num_frames, fps, width=96, height=64)
-
-    return make
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Videos, samplers, transforms, datasets (data-video)

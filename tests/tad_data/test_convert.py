@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tad_data import (
@@ -26,6 +27,11 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def grey_frames(count: int) -> np.ndarray:
+    """``count`` flat grey 64x96 RGB frames (the converters only read the frame count and fps)."""
+    return np.full((count, 64, 96, 3), 128, dtype=np.uint8)
 
 
 def only(conversion):  # the single output of a one-output dataset
@@ -62,10 +68,10 @@ def test_thumos_text_files_give_role_subsets_without_ambiguous(thumos_folder: Pa
 
 
 def test_thumos_videos_fill_durations_clip_and_list_missing(
-    thumos_folder: Path, tmp_path: Path, make_annotation_video: Callable[..., Path]
+    thumos_folder: Path, tmp_path: Path, write_video: Callable[..., Path]
 ) -> None:
     videos = tmp_path / "videos"
-    make_annotation_video(videos / "video_test_0000002.mp4", num_frames=50, fps=10)  # 5 s: [3, 9] -> [3, 5]
+    write_video(videos / "video_test_0000002.mp4", grey_frames(50), fps=10)  # 5 s: [3, 9] -> [3, 5]
     with pytest.warns(TadDataWarning, match="video_test_0000002"):
         conversion = convert_dataset("thumos14", [thumos_folder / "Diving_test.txt"], videos_dir=videos)
     record = only(conversion).videos["video_test_0000002"]
@@ -122,7 +128,7 @@ def test_real_thumos_json_is_accepted_and_mapped_to_roles(shared_data: Path) -> 
 
 
 def test_activitynet_official_json_with_videos_and_blocked_list(
-    tmp_path: Path, make_annotation_video: Callable[..., Path]
+    tmp_path: Path, write_video: Callable[..., Path]
 ) -> None:
     official = {
         "version": "VERSION 1.3",
@@ -145,7 +151,7 @@ def test_activitynet_official_json_with_videos_and_blocked_list(
         },
     }
     source = write(tmp_path / "activity_net.v1-3.min.json", json.dumps(official))
-    make_annotation_video(tmp_path / "videos" / "v_abc.mp4", num_frames=30, fps=15)
+    write_video(tmp_path / "videos" / "v_abc.mp4", grey_frames(30), fps=15)
     with pytest.warns(TadDataWarning, match="abc"):
         conversion = convert_dataset("ActivityNet-1.3", [source], tmp_path / "videos", blocked=["blocked1"])
     converted = only(conversion)
