@@ -55,9 +55,7 @@ class ProjectionConfig:
     embed_dim: int = 512  # D: width of every projection, neck and head layer (512 THUMOS, 256 ActivityNet)
     arch: tuple[int, int, int] = (2, 2, 5)  # (embedding convs, stride-1 stem blocks, stride-2 branch blocks)
     num_heads: int = 4  # attention heads in every transformer block
-    mha_win_size: (
-        int | tuple[int, ...]
-    ) = -1  # local attention window per level (-1: global); int or 1+arch[2]
+    mha_win_size: int | tuple[int, ...] = -1  # attention window per level (-1: global); one or 1+arch[2]
     kernel_size: int = 3  # kernel size of the embedding convs
     input_pdrop: float = 0.0  # channel dropout (Dropout1d) on the input features (frozen configs: 0.2)
     proj_pdrop: float = 0.0  # dropout after the attention output projection and in the MLP (Ego4D: 0.1)
@@ -105,6 +103,7 @@ class HeadConfig:
     num_convs: int = 2  # masked k=3 convs (LN, ReLU) in each of the classification and regression branches
     cls_prior_prob: float = 0.01  # initial foreground probability: cls bias = -log((1 - p) / p)
     strides: tuple[int, ...] = (1, 2, 4, 8, 16, 32)  # stride of each level in level-0 grid steps
+    # Per level, the [lo, hi] that max(distance to start, distance to end) of a positive point must lie in.
     regression_ranges: tuple[tuple[float, float], ...] = (
         (0, 4),
         (4, 8),
@@ -112,7 +111,7 @@ class HeadConfig:
         (16, 32),
         (32, 64),
         (64, 10000),
-    )  # per level [lo, hi] of max(distance to start, distance to end) a positive point may regress
+    )
 
     def __post_init__(self) -> None:
         if len(self.strides) != len(self.regression_ranges):

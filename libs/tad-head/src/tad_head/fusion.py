@@ -21,7 +21,7 @@ import numpy as np
 
 from tad_eval import InputError, Predictions
 from tad_eval.errors import describe_value
-from tad_eval.files import read_json
+from tad_eval.files import gc_paused, read_json
 
 __all__ = ["FusionMode", "VideoClassifier", "fuse_classifier", "load_classifier"]
 
@@ -151,11 +151,11 @@ def fuse_classifier(
     ends = np.cumsum(np.bincount(predictions.video_index, minlength=len(predictions.videos)))
     starts = np.concatenate([[0], ends[:-1]])
     fused: dict[str, list[dict[str, Any]]] = {}
-    for number, video in enumerate(predictions.videos):
-        if video not in classifier.scores:
-            continue
-        rows = order[starts[number] : ends[number]]
-        fused[video] = _fuse_video(predictions, rows, classifier, video, topk, mode, softmax)
+    with gc_paused():  # about a million small dicts for ActivityNet, none of them cyclic
+        for number, video in enumerate(predictions.videos):
+            if video in classifier.scores:
+                rows = order[starts[number] : ends[number]]
+                fused[video] = _fuse_video(predictions, rows, classifier, video, topk, mode, softmax)
     return fused, missing
 
 
@@ -178,6 +178,7 @@ def _fuse_video(
             f"negative ({det_scores[first]:g}): no square root",
         )
     class_index, class_scores = _top_classes(classifier.scores[video], topk, softmax)
+    segment_list = segments.tolist()  # Python floats, as JSON wants them
     entries = []
     for index, cls_score in zip(class_index, class_scores, strict=True):
         if mode == "sqrt" and cls_score < 0:
@@ -189,7 +190,7 @@ def _fuse_video(
         fused = det_scores * cls_score if mode == "product" else np.sqrt(det_scores * cls_score)
         label = classifier.classes[index]
         entries += [
-            {"segment": [float(start), float(end)], "label": label, "score": float(score)}
-            for (start, end), score in zip(segments.tolist(), fused.tolist(), strict=True)
+            {"segment": [start, end], "label": label, "score": score}
+            for (start, end), score in zip(segment_list, fused.tolist(), strict=True)
         ]
     return entries

@@ -48,14 +48,10 @@ class NMSConfig:
     method: NMSMethod = "gaussian"  # hard (remove), linear or gaussian (decay) suppression
     iou_threshold: float = 0.0  # hard: remove IoU ≥ thr; linear: decay only when IoU ≥ thr; gaussian: unused
     sigma: float = 0.5  # gaussian weight exp(-IoU²/sigma)
-    min_score: float = (
-        0.0  # soft: drop once the decayed score < min_score; hard (> 0): keep scores > min_score
-    )
+    min_score: float = 0.0  # soft: drop once a decayed score < min_score; hard (if > 0): keep scores above it
     max_seg_num: int = 100  # cap per class, and again after the final sort over all classes
     multiclass: bool = True  # NMS within each class (True) or over all segments together (False)
-    voting_thresh: float = (
-        0.0  # class-agnostic only: score-weighted vote of inputs with IoU ≥ thr; 0 disables
-    )
+    voting_thresh: float = 0.0  # class-agnostic only: inputs with IoU ≥ thr vote on each kept segment; 0: off
 
     def __post_init__(self) -> None:
         if self.method not in ("hard", "linear", "gaussian"):
@@ -108,7 +104,7 @@ def _overlap(chosen: Tensor, others: Tensor) -> Tensor:
 def _decay(iou: Tensor, cfg: NMSConfig) -> Tensor:
     """Soft-NMS score multiplier for each overlap (``iou`` is overwritten)."""
     if cfg.method == "gaussian":
-        return iou.mul_(iou).div_(-cfg.sigma).exp_()  # exp(-(iou²)/sigma), bit for bit
+        return iou.mul_(iou).div_(-cfg.sigma).exp_()  # exp(-(iou²)/sigma); x/(-s) rounds like -(x)/s
     return torch.where(iou >= cfg.iou_threshold, 1 - iou, torch.ones_like(iou))
 
 
@@ -270,11 +266,8 @@ def batched_nms(dets: Detections, cfg: NMSConfig) -> Detections:
         may_drop = cfg.min_score > 0 or bool((candidates.scores < cfg.min_score).any())
         end = _soft_nms_rows(table, index, counts, cfg, may_drop).clamp(max=cfg.max_seg_num)
         keep = torch.arange(table.shape[2], device=index.device) < end[:, None]
-    kept_segments, kept_scores, kept = (
-        table[:2, keep].T,
-        table[3, keep],
-        index[keep],
-    )  # row-major: class order
+    # Row-major selection: class by class (ascending), each in selection order, as OpenTAD concatenates them.
+    kept_segments, kept_scores, kept = table[:2, keep].T, table[3, keep], index[keep]
     if not cfg.multiclass and cfg.voting_thresh > 0:  # votes come from every input, as in OpenTAD
         kept_segments = segment_voting(kept_segments, segments, scores, cfg.voting_thresh)
     order = torch.sort(kept_scores, descending=True, stable=True).indices[: cfg.max_seg_num]
