@@ -149,26 +149,41 @@ def clean_instances(instances: Sequence[Instance]) -> tuple[list[Instance], int,
         ``(kept, number_zero_length, number_duplicates)``.
     """
     kept: list[Instance] = []
-    # Kept (start, end) per (video, label, start bucket of the tolerance's width): a duplicate can
-    # only sit in a neighbouring bucket (two either way covers floating-point rounding of start / tol).
     kept_near: dict[tuple[str, str, int], list[tuple[float, float]]] = defaultdict(list)
     zero_length = duplicates = 0
     for item in instances:
         video, start, end, label = item
         if end - start <= 0:
             zero_length += 1
-            continue
-        bucket = math.floor(start / DUPLICATE_TOLERANCE_S)
-        if any(
-            abs(start - s) <= DUPLICATE_TOLERANCE_S and abs(end - e) <= DUPLICATE_TOLERANCE_S
-            for near in range(bucket - 2, bucket + 3)
-            for s, e in kept_near.get((video, label, near), ())
-        ):
+        elif _duplicates_kept(kept_near, video, label, start, end):
             duplicates += 1
-            continue
-        kept_near[video, label, bucket].append((start, end))
-        kept.append(item)
+        else:
+            kept_near[video, label, math.floor(start)].append((start, end))
+            kept.append(item)
     return kept, zero_length, duplicates
+
+
+def _duplicates_kept(
+    kept_near: dict[tuple[str, str, int], list[tuple[float, float]]],
+    video: str,
+    label: str,
+    start: float,
+    end: float,
+) -> bool:
+    """Whether a kept instance of this video and label lies within the tolerance at both ends.
+
+    Kept instances are filed under the whole second they start in; one within 1e-3 s can only start
+    in this second or a neighbouring one.
+    """
+    second = math.floor(start)
+    for near in (second - 1, second, second + 1):
+        for kept_start, kept_end in kept_near.get((video, label, near), ()):
+            if (
+                abs(start - kept_start) <= DUPLICATE_TOLERANCE_S
+                and abs(end - kept_end) <= DUPLICATE_TOLERANCE_S
+            ):
+                return True
+    return False
 
 
 def load_ground_truth(

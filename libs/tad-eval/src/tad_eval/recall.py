@@ -25,7 +25,7 @@ import numpy as np
 from tad_eval.detection import check_thresholds
 from tad_eval.errors import InputError
 from tad_eval.ground_truth import GroundTruth
-from tad_eval.matching import AlignedPredictions, align_predictions, group_pairs
+from tad_eval.matching import AlignedPredictions, align_predictions, group_pairs, rank_within_group
 from tad_eval.predictions import Predictions
 from tad_eval.presets import PRESETS
 
@@ -70,7 +70,7 @@ def topk_recall(
     num_classes = len(ground_truth.classes)
     group_of_instance = ground_truth.video_index * num_classes + ground_truth.label_index
     group_size = np.bincount(group_of_instance)[group_of_instance]  # [M]: n of the instance's group
-    rank = _rank_in_group(aligned.video * num_classes + aligned.label)
+    rank = rank_within_group(aligned.video * num_classes + aligned.label)
     first_rank = _first_rank_reaching(
         pairs.instance, rank[pairs.prediction], pairs.tiou, thresholds, len(ground_truth)
     )
@@ -87,19 +87,6 @@ def topk_recall(
         classes=ground_truth.classes,
         per_class=per_class,
     )
-
-
-def _rank_in_group(group: np.ndarray) -> np.ndarray:
-    """0-based position of each row among the rows of its group, keeping row order.
-
-    Rows are in evaluation order (descending score within a class), so this is the score rank.
-    """
-    order = np.argsort(group, kind="stable")
-    sorted_group = group[order]
-    first = np.searchsorted(sorted_group, sorted_group)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.shape[0]) - first
-    return rank
 
 
 def _first_rank_reaching(
@@ -163,7 +150,7 @@ def evaluate_proposals(
         raise InputError(
             predictions.source, "results", "no proposals on the videos with ground-truth instances"
         )
-    rank = _rank_in_group(aligned.video)
+    rank = rank_within_group(aligned.video)
     first_rank = _first_rank_within(ground_truth, aligned, rank, kept, thresholds)
     fractions = (
         np.arange(1, MAX_AVERAGE_PROPOSALS + 1)
