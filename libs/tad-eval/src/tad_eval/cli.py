@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tad_eval.detection import DetectionResult, evaluate_detection
+from tad_eval.detection import DetectionResult, check_thresholds, evaluate_detection
 from tad_eval.errors import InputError
 from tad_eval.files import atomic_write
 from tad_eval.ground_truth import GroundTruth, SubsetError, load_ground_truth
@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "--pred", required=True, help='predictions: JSON {"results": ...} or CSV video,start,end,label,score'
     )
     parser.add_argument(
-        "--dataset", required=True, choices=sorted(PRESETS), help="thresholds and default subset"
+        "--dataset", required=True, choices=list(PRESETS), help="thresholds and default subset"
     )
     parser.add_argument(
         "--subset",
@@ -76,8 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except InputError as error:
         print(f"tad-eval: error: {error}", file=sys.stderr)
-    except ValueError as error:
-        print(f"tad-eval: error: --tiou: {error}", file=sys.stderr)
     except OSError as error:
         print(f"tad-eval: error: {error.filename}: file: {error.strerror}", file=sys.stderr)
     return _BAD_INPUT
@@ -85,7 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     preset = PRESETS[args.dataset]
-    thresholds = parse_tiou(args.tiou) if args.tiou else preset.tiou_thresholds
+    try:
+        thresholds = check_thresholds(parse_tiou(args.tiou) if args.tiou else preset.tiou_thresholds)
+    except ValueError as error:
+        raise InputError("--tiou", repr(args.tiou), str(error)) from None
     truth = _load_truth(args, preset)
     predictions = load_predictions(args.pred)
     result = evaluate_detection(truth, predictions, thresholds)
