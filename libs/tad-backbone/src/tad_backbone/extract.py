@@ -67,7 +67,8 @@ class ArrayFrames:
 
     def read(self, start: int, stop: int) -> torch.Tensor:
         part = self.frames[:, start:stop] if self.layout == "cthw" else self.frames[start:stop]
-        part = torch.as_tensor(np.ascontiguousarray(part))
+        # A writable copy: the array may be a read-only memory map.
+        part = part.clone() if isinstance(part, torch.Tensor) else torch.from_numpy(np.array(part))
         if self.layout == "thwc":
             part = part.permute(3, 0, 1, 2)
         return part if self.transform is None else self.transform(part)

@@ -255,14 +255,18 @@ def _stored_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int,
     ckpt = config.grad_checkpointing
     if config.mode == "frozen":
         return [0] * config.depth
-    if config.mode == "full":
-        return [tokens * (cost.block_input if ckpt else cost.trainable_block)] * config.depth
     if config.mode == "side":
         return [tokens * (cost.block_input if ckpt else cost.adapter)] * len(config.adapter_blocks)
+    masks = _drop_path_mask_bytes(config, frames, batch, dtype)
+    if config.mode == "full":
+        return [
+            tokens * cost.block_input if ckpt else tokens * cost.trainable_block + masks[i]
+            for i in range(config.depth)
+        ]
     first = config.adapter_blocks[0]
     stored = []
     for index in range(config.depth):
-        with_adapter = index in config.adapter_blocks
+        adapter = cost.adapter if index in config.adapter_blocks else 0
         if index < first:
             stored.append(0)
         elif index == first:
@@ -270,8 +274,15 @@ def _stored_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int,
         elif ckpt:
             stored.append(tokens * cost.block_input)
         else:
-            stored.append(tokens * (cost.frozen_block + (cost.adapter if with_adapter else 0)))
+            stored.append(tokens * (cost.frozen_block + adapter) + masks[index])
     return stored
+
+
+def _drop_path_mask_bytes(config: VideoMAEConfig, frames: int, batch: int, dtype: DType) -> list[int]:
+    """The two per-chunk stochastic-depth masks of each block (blocks with a non-zero drop rate)."""
+    chunks = batch * math.ceil(frames / config.chunk_frames)
+    rates = torch.linspace(0, config.drop_path_rate, config.depth, device="cpu").tolist()
+    return [2 * chunks * (4 if dtype == "fp32" else 2) if rate > 0 else 0 for rate in rates]
 
 
 def _working_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int, dtype: DType) -> list[int]:
@@ -324,11 +335,6 @@ def _block_matrix_params(config: VideoMAEConfig) -> int:
     """Weights of one block's linear layers (their fp16 copies live while the block runs)."""
     c, m = config.embed_dim, config.mlp_dim
     return 4 * c * c + 2 * c * m
-
-
-def _forward_working(config: VideoMAEConfig, frames: int, img: int, batch: int, dtype: DType) -> int:
-    """Transient bytes of one block computed without a graph (the largest forward-time temporary)."""
-    return _tokens(config, frames, img, batch) * _token_costs(config, dtype).forward_work
 
 
 def _detector_params(config: VideoMAEConfig, trainer: TrainerProfile) -> int:
@@ -388,27 +394,21 @@ def plan_training_memory(
         "all": vit_params + adapter_params + det_params,
     }
     half = 0 if dtype == "fp32" else 2
-    video = batch * 3 * frames * img * img
     static = {
         "weights": 4 * (vit_params + adapter_params),
         "ema": 4 * (vit_params + adapter_params + det_params) if trainer.ema else 0,
         "ddp_buckets": 4 * bucket_params[trainer.ddp_buckets],
         "optimizer_state": 8 * (trainable + det_params),
         "detector_weights": 4 * det_params,
-        "input_video": video,
+        "input_video": batch * 3 * frames * img * img,
     }
     stored = _stored_per_block(config, frames, img, batch, dtype)
     copies = _weight_copies_per_block(config, dtype)
     patch_input = _patch_input_bytes(config, frames, img, batch, dtype)
     detector_acts = _detector_activation_bytes(length or frames // 2, trainer, dtype)
-    forward = {
-        **static,
-        "activations_stored": sum(stored) + patch_input,
-        "detector_activations": detector_acts,
-        "amp_weight_copies": half * (trainable + det_params)
-        + (sum(copies) if config.mode == "adapter" else 0),
-        "working": max(_forward_working(config, frames, img, batch, dtype), (8 + half) * video),
-    }
+    amp_copies = half * (trainable + det_params) + (sum(copies) if config.mode == "adapter" else 0)
+    moments = _forward_moments(config, frames, img, batch, dtype, stored, patch_input, detector_acts)
+    forward = {**static, "amp_weight_copies": amp_copies, **max(moments, key=lambda m: sum(m.values()))}
     phases = {
         "forward": forward,
         "backward": _backward_peak(
@@ -424,6 +424,33 @@ def plan_training_memory(
     peak = sum(terms.values())
     totals = {name: sum(values.values()) for name, values in phases.items()}
     return MemoryPlan(peak, phase, terms, totals, reserve_bytes=int(0.1 * peak) + 2**29)
+
+
+def _forward_moments(
+    config: VideoMAEConfig,
+    frames: int,
+    img: int,
+    batch: int,
+    dtype: DType,
+    stored: list[int],
+    patch_input: int,
+    detector_acts: int,
+) -> list[dict[str, int]]:
+    """Candidate forward peaks: normalising the video, the last block, the ladders, the detector."""
+    tokens = _tokens(config, frames, img, batch)
+    cost = _token_costs(config, dtype)
+    video = batch * 3 * frames * img * img
+    kept = sum(stored) + patch_input
+    moments = [{"working": (8 + (0 if dtype == "fp32" else 2)) * video}]  # uint8 -> float copies
+    if config.mode == "side":  # the ladder inputs stay referenced until the ladders have run
+        inputs = tokens * cost.block_input * len(config.adapter_blocks)
+        kept = inputs + (0 if config.grad_checkpointing else kept)
+        moments.append({"activations_stored": inputs, "working": tokens * cost.forward_work})
+        moments.append({"activations_stored": kept, "working": tokens * cost.adapter_backward})
+    else:
+        moments.append({"activations_stored": kept, "working": tokens * cost.forward_work})
+    moments.append({"activations_stored": kept, "detector_activations": detector_acts})
+    return moments
 
 
 def _backward_peak(

@@ -461,7 +461,7 @@ def checkpoint_filter_fn(checkpoint: Mapping[str, object], source: Source | None
     tensors, container = unwrap_checkpoint(checkpoint)
     detected = detect_source(tensors, container)
     if source is not None and source != detected and {source, detected} != {"videomae", "videomaev2"}:
-        raise ValueError(f"keys look like a {detected} checkpoint, not {source}")
+        raise ValueError(f"keys follow the {detected} layout, not {source}")
     source = source or detected
     converter = {
         "videomae": _convert_videomae,

@@ -1,0 +1,177 @@
+"""Feature extraction: streaming equals a whole-video pass; the extract CLI on arrays and videos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tad_backbone import ArrayFrames, VideoMAE, convert_checkpoint, extract_features, load_backbone
+from tad_backbone.cli import main
+
+
+def _whole_video(model: VideoMAE, frames: torch.Tensor) -> torch.Tensor:
+    """Reference: edge-pad to a multiple of 16, one forward pass, keep ceil(T / 2) steps."""
+    total = frames.shape[1]
+    padded = -(-total // 16) * 16
+    video = torch.cat([frames, frames[:, -1:].expand(-1, padded - total, -1, -1)], dim=1)
+    with torch.no_grad():
+        return model.eval()(video[None])[0][:, : -(-total // 2)]
+
+
+@pytest.mark.parametrize("mode", ["frozen", "adapter", "side"])
+def test_streaming_equals_the_whole_video(tiny_config, nonzero_adapters, mode) -> None:
+    model = VideoMAE(tiny_config(mode=mode, adapter_index=(0, 2, 3) if mode == "side" else None))
+    nonzero_adapters(model)
+    frames = torch.randint(
+        0, 256, (3, 75, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
+    )
+    expected = _whole_video(model, frames)
+    assert expected.shape == (64, 38)
+    for batch_chunks in (1, 2, 3, 8):
+        streamed = extract_features(model, ArrayFrames(frames, "cthw"), batch_chunks=batch_chunks)
+        torch.testing.assert_close(streamed, expected, rtol=1e-5, atol=1e-5)
+    resized = extract_features(model, ArrayFrames(frames.permute(1, 2, 3, 0).numpy(), "thwc"), 2, length=19)
+    torch.testing.assert_close(
+        resized, torch.nn.functional.interpolate(expected[None], size=19, mode="linear")[0]
+    )
+
+
+def test_streaming_adapter_really_crosses_batches(tiny_config, nonzero_adapters) -> None:
+    """Changing the last chunk changes the first batch's features only through the adapters' halos."""
+    model = VideoMAE(tiny_config(mode="adapter"))
+    nonzero_adapters(model)
+    frames = torch.randint(0, 256, (3, 64, 32, 32), dtype=torch.uint8)
+    changed = frames.clone()
+    changed[:, 16:32] = 0
+    before = extract_features(model, ArrayFrames(frames, "cthw"), batch_chunks=1)
+    after = extract_features(model, ArrayFrames(changed, "cthw"), batch_chunks=1)
+    assert (before - after)[:, :8].abs().max() > 1e-4  # chunk 0 sees chunk 1 through the temporal conv
+
+
+@pytest.fixture(scope="module")
+def adapter_weights(tmp_path_factory) -> Path:
+    """OpenTAD-layout S weights with adapters, converted once for the CLI tests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fakes", Path(__file__).with_name("conftest.py"))
+    fakes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fakes)
+    folder = tmp_path_factory.mktemp("weights")
+    torch.save(fakes.make_official_checkpoint("opentad", variant="adapter"), folder / "adatad_s.pth")
+    convert_checkpoint(folder / "adatad_s.pth", folder / "adatad_s.safetensors", "opentad", "s")
+    return folder / "adatad_s.safetensors"
+
+
+def test_extract_cli_on_arrays(tmp_path, adapter_weights, capsys) -> None:
+    torch.set_num_threads(1)
+    frames = np.random.default_rng(0).integers(0, 256, (3, 40, 32, 32), dtype=np.uint8)
+    np.save(tmp_path / "cthw.npy", frames)
+    np.save(tmp_path / "thwc.npy", frames.transpose(1, 2, 3, 0))
+    args = ["extract", "--weights", str(adapter_weights), "--batch-chunks", "1"]
+    assert main([*args, "--frames", str(tmp_path / "cthw.npy"), "--out", str(tmp_path / "a.npy")]) == 0
+    assert main([*args, "--frames", str(tmp_path / "thwc.npy"), "--out", str(tmp_path / "b.npy")]) == 0
+    first, second = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert first.dtype == np.float32 and first.shape == (384, 20)
+    np.testing.assert_array_equal(first, second)
+    expected = _whole_video(load_backbone(adapter_weights), torch.from_numpy(frames))
+    np.testing.assert_allclose(first, expected.numpy(), rtol=1e-4, atol=1e-3)
+
+    assert main([*args, "--frames", str(tmp_path / "cthw.npy"), "--length", "7", "--mode", "frozen",
+                 "--out", str(tmp_path / "c.npy")]) == 0  # fmt: skip
+    frozen = _whole_video(load_backbone(adapter_weights, mode="frozen"), torch.from_numpy(frames))
+    resized = torch.nn.functional.interpolate(frozen[None], size=7, mode="linear")[0]
+    np.testing.assert_allclose(np.load(tmp_path / "c.npy"), resized.numpy(), rtol=1e-4, atol=1e-3)
+    assert "(384, 7)" in capsys.readouterr().out
+
+
+def test_extract_cli_resizes_unaligned_frames(tmp_path, adapter_weights) -> None:
+    from tad_data import center_crop, resize_short_side
+
+    frames = np.random.default_rng(1).integers(0, 256, (3, 16, 40, 52), dtype=np.uint8)
+    np.save(tmp_path / "odd.npy", frames)
+    out = tmp_path / "odd_feats.npy"
+    args = [
+        "extract",
+        "--weights",
+        str(adapter_weights),
+        "--frames",
+        str(tmp_path / "odd.npy"),
+        "--img",
+        "32",
+    ]
+    assert main([*args, "--out", str(out)]) == 0
+    cropped = center_crop(resize_short_side(torch.from_numpy(frames), 32), 32)
+    expected = _whole_video(load_backbone(adapter_weights), cropped)
+    np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def _write_video(path: Path, frames: np.ndarray) -> None:
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"crf": "0"}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def test_extract_cli_on_a_video(tmp_path, adapter_weights) -> None:
+    from tad_data import center_crop, decode_frames, resize_short_side
+
+    rng = np.random.default_rng(2)
+    frames = np.repeat(rng.integers(0, 256, (20, 1, 1, 3), dtype=np.uint8), 80 * 96, axis=1).reshape(
+        20, 80, 96, 3
+    )
+    _write_video(tmp_path / "clip.mp4", frames)
+    out = tmp_path / "clip.npy"
+    args = [
+        "extract",
+        "--weights",
+        str(adapter_weights),
+        "--video",
+        str(tmp_path / "clip.mp4"),
+        "--img",
+        "32",
+    ]
+    assert main([*args, "--batch-chunks", "1", "--out", str(out)]) == 0
+    decoded = torch.from_numpy(decode_frames(tmp_path / "clip.mp4")).permute(3, 0, 1, 2)
+    assert decoded.shape[1] == 20
+    expected = _whole_video(load_backbone(adapter_weights), center_crop(resize_short_side(decoded, 32), 32))
+    np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_extract_cli_rejects_bad_input(tmp_path, adapter_weights, capsys) -> None:
+    np.save(tmp_path / "float.npy", np.zeros((3, 16, 32, 32), dtype=np.float32))
+    np.save(tmp_path / "square.npy", np.zeros((3, 3, 3, 3), dtype=np.uint8))
+    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
+    base = ["extract", "--weights", str(adapter_weights), "--out", str(tmp_path / "o.npy")]
+    for source, expected in [
+        (["--frames", str(tmp_path / "float.npy")], "float32"),
+        (["--frames", str(tmp_path / "square.npy")], "ambiguous"),
+        (["--frames", str(tmp_path / "missing.npy")], "missing.npy"),
+        (["--video", str(tmp_path / "broken.mp4")], "broken.mp4"),
+    ]:
+        assert main([*base, *source]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and err.count("\n") == 1
+    assert (
+        main(
+            [
+                "extract",
+                "--weights",
+                str(tmp_path / "none.safetensors"),
+                "--frames",
+                "x.npy",
+                "--out",
+                "o.npy",
+            ]
+        )
+        == 2
+    )
+    assert "none.safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "o.npy").exists()
