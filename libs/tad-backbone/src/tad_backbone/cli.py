@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +182,7 @@ def _open_frames(args: argparse.Namespace, patch_size: int) -> FrameSource:
     return ArrayFrames(array, layout, None if aligned else _resize_to(args.img))
 
 
-def _resize_to(size: int):  # noqa: ANN202 - a small closure
+def _resize_to(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
     from tad_data import center_crop, resize_short_side
 
     return lambda clip: center_crop(resize_short_side(clip, size), size)
@@ -191,7 +191,7 @@ def _resize_to(size: int):  # noqa: ANN202 - a small closure
 class _VideoFrames:
     """Frames decoded batch by batch from one open decord reader (memory bounded by the batch)."""
 
-    def __init__(self, path: Path, transform) -> None:  # noqa: ANN001
+    def __init__(self, path: Path, transform: Callable[[torch.Tensor], torch.Tensor]) -> None:
         from tad_data import open_video
 
         self.path = path

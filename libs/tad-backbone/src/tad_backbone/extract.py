@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,7 +58,12 @@ class ArrayFrames:
         transform: applied to each ``[3, n, H, W]`` uint8 batch, e.g. short-side resize and center crop.
     """
 
-    def __init__(self, frames: np.ndarray | torch.Tensor, layout: str, transform=None) -> None:
+    def __init__(
+        self,
+        frames: np.ndarray | torch.Tensor,
+        layout: str,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         if layout not in ("cthw", "thwc"):
             raise ValueError(f"layout must be 'cthw' or 'thwc', got {layout!r}")
         self.frames = frames

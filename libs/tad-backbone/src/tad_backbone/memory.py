@@ -22,7 +22,9 @@ frozen block (adapter, recomputed)     ``2*4C + a*(4C + M) + 16 + 4H`` (no weigh
                                        inputs are not kept)
 adapter                                ``a*(2C + 4d)``
 checkpointed block                     ``4C`` (its input)
-gradient working set of one block      ``2*4C + a*C + 2*a*M`` (residual gradients, MLP backward)
+gradients beside an MLP's backward     ``4C + 2*a*M`` (incoming residual gradient, GELU gradients)
+gradients beside an adapter's backward ``3*4C`` (float32 products with ``gamma`` and the residual)
+one block run without a graph          ``2*4C + a*C + 2*a*M``
 ====================================  ==============================================================
 
 These match the saved-tensor bytes measured on the real model (see the tests). Around them the planner
@@ -116,7 +118,7 @@ class PeakMemoryMeter(TorchDispatchMode):
         self.peak = 0
         self._sizes: dict[tuple[str, int], int] = {}
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         inputs = {_storage_key(t) for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)}
         for tensor in tree_flatten(out)[0]:
@@ -263,19 +265,29 @@ def _stored_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int,
             tokens * cost.block_input if ckpt else tokens * cost.trainable_block + masks[i]
             for i in range(config.depth)
         ]
-    first = config.adapter_blocks[0]
     stored = []
-    for index in range(config.depth):
-        adapter = cost.adapter if index in config.adapter_blocks else 0
-        if index < first:
-            stored.append(0)
-        elif index == first:
-            stored.append(tokens * cost.adapter)
-        elif ckpt:
-            stored.append(tokens * cost.block_input)
+    for index, (role, has_adapter) in enumerate(_adapter_mode_roles(config)):
+        if role == "graph":
+            kept = cost.block_input if ckpt else cost.frozen_block + (cost.adapter if has_adapter else 0)
+            stored.append(tokens * kept + (0 if ckpt else masks[index]))
         else:
-            stored.append(tokens * (cost.frozen_block + adapter) + masks[index])
+            stored.append(tokens * cost.adapter if role == "first" else 0)
     return stored
+
+
+def _adapter_mode_roles(config: VideoMAEConfig) -> list[tuple[str, bool]]:
+    """Each block's role in adapter mode and whether it has an adapter.
+
+    ``idle``: before the first adapter, no graph at all; ``first``: the first adapter block, run without
+    checkpointing (its input needs no gradient), only its adapter keeps tensors; ``graph``: every later
+    block, whose input needs gradients (checkpointed when enabled).
+    """
+    first = config.adapter_blocks[0]
+    roles = []
+    for index in range(config.depth):
+        role = "idle" if index < first else "first" if index == first else "graph"
+        roles.append((role, index in config.adapter_blocks))
+    return roles
 
 
 def _drop_path_mask_bytes(config: VideoMAEConfig, frames: int, batch: int, dtype: DType) -> list[int]:
@@ -295,24 +307,22 @@ def _working_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int
     cost = _token_costs(config, dtype)
     ckpt = config.grad_checkpointing
     copies = 0 if dtype == "fp32" or not ckpt else 2 * _block_matrix_params(config)
+    if config.mode == "frozen":
+        return [0] * config.depth
     if config.mode == "side":
         recompute = cost.adapter if ckpt else 0
         return [tokens * (recompute + cost.adapter_backward)] * len(config.adapter_blocks)
     if config.mode == "full":
         recompute = cost.trainable_block - cost.block_input if ckpt else 0
         return [tokens * (recompute + cost.mlp_backward) + copies] * config.depth
-    first = config.adapter_blocks[0] if config.adapter_blocks else config.depth
     work = []
-    for index in range(config.depth):
-        adapter = cost.adapter if index in config.adapter_blocks else 0
-        if index < first:
-            work.append(0)
-        elif index == first:
-            work.append(tokens * cost.adapter_backward)
-        else:
-            recompute = cost.frozen_block - cost.block_input if ckpt else 0
-            adapter_moment = recompute + (adapter if ckpt else 0) + (cost.adapter_backward if adapter else 0)
-            work.append(tokens * max(adapter_moment, recompute + cost.mlp_backward) + copies)
+    for role, has_adapter in _adapter_mode_roles(config):
+        if role != "graph":
+            work.append(tokens * cost.adapter_backward if role == "first" else 0)
+            continue
+        recompute = cost.frozen_block - cost.block_input if ckpt else 0
+        adapter = (cost.adapter if ckpt else 0) + cost.adapter_backward if has_adapter else 0
+        work.append(tokens * max(recompute + adapter, recompute + cost.mlp_backward) + copies)
     return work
 
 
@@ -327,8 +337,7 @@ def _weight_copies_per_block(config: VideoMAEConfig, dtype: DType) -> list[int]:
     copies = 2 * _block_matrix_params(config)
     if config.mode == "full":
         return [copies] * config.depth
-    first = config.adapter_blocks[0]
-    return [copies if index > first else 0 for index in range(config.depth)]
+    return [copies if role == "graph" else 0 for role, _ in _adapter_mode_roles(config)]
 
 
 def _block_matrix_params(config: VideoMAEConfig) -> int:

@@ -29,6 +29,7 @@ function :func:`checkpoint_filter_fn` at the end of this file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator, Mapping
@@ -248,7 +249,7 @@ class VideoMAE(nn.Module):
 
     def forward_features(self, video: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int]]:
         """Tokens of the last block (plus adapters or ladders): ``[(B n), t*h*w, C]`` and the grid."""
-        with torch.no_grad() if self.config.mode == "frozen" else _no_context():
+        with torch.no_grad() if self.config.mode == "frozen" else contextlib.nullcontext():
             num_videos = video.shape[0]
             x, grid = self.embed(video)
             if self.config.mode == "side":
@@ -335,16 +336,6 @@ def _init_vit_weights(module: nn.Module) -> None:
     elif isinstance(module, nn.LayerNorm):
         nn.init.ones_(module.weight)
         nn.init.zeros_(module.bias)
-
-
-class _no_context:
-    """A do-nothing context manager (``contextlib.nullcontext`` without the generic typing noise)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def is_adapter_key(name: str) -> bool:

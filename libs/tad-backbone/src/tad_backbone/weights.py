@@ -29,6 +29,7 @@ import torch
 
 from tad_backbone.videomae import (
     ARCHITECTURES,
+    ConvertedWeights,
     VideoMAE,
     VideoMAEConfig,
     checkpoint_filter_fn,
@@ -145,7 +146,7 @@ def convert_checkpoint(
 def _check_against_arch(
     state_dict: dict[str, torch.Tensor],
     arch: str,
-    converted: Any,
+    converted: ConvertedWeights,
     index: tuple[int, ...] | None,
     path: object,
 ) -> VideoMAEConfig:
@@ -200,7 +201,7 @@ def read_backbone_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch
     try:
         with safetensors.safe_open(str(path), framework="pt") as handle:
             header = handle.metadata() or {}
-            state_dict = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+            state_dict = {key: handle.get_tensor(key) for key in handle.keys()}
     except FileNotFoundError:
         raise InputError(path, "file", "not found") from None
     except (OSError, safetensors.SafetensorError) as error:
