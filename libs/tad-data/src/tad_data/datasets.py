@@ -328,6 +328,7 @@ class TrainDataset(_VideoDataset):
         reader, total, fps = self._open(video)
         window, grid = self._window(video, total, fps, rng)
         frames, inverse = self._decode_unique(reader, window.frame_indices, video.path)
+        del reader  # a live decord reader keeps its threads busy: release them before augmenting
         aug = draw_augmentation(self.augment_config, frames.shape[1], frames.shape[2], rng)
         clip = augment_clip(frames, aug, self.augment_config)
         if inverse is not None:
@@ -422,6 +423,7 @@ class TestDataset(_VideoDataset):
             local = grid.seconds_to_grid(video.segments, floor_frames=self.dataset_config.floor_gt_frames)
             segments, labels = clip_segments_to_window(local, video.labels, steps, sampler.ioa_thresh)
         frames, inverse = self._decode_unique(reader, indices, video.path)
+        del reader  # a live decord reader keeps its threads busy: release them before transforming
         clip = eval_transform(frames, self.transform_config.short_side, self.transform_config.crop_size)
         if inverse is not None:
             clip = clip[:, torch.from_numpy(inverse)]

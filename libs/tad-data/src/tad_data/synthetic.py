@@ -94,8 +94,10 @@ def _position(motion: str, progress: float) -> tuple[float, float]:
     return 0.5 + 0.4 * math.sin(4 * math.pi * progress), progress  # zigzag
 
 
-def _background(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """A tileable low-saturation texture ``[2H, 2W, 3]`` and its drift in pixels per frame ``(dy, dx)``."""
+def _background(
+    rng: np.random.Generator, height: int, width: int, detail: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A low-saturation texture ``[2H, 2W, 3]`` and its drift in pixels per frame ``(dy, dx)``."""
     cells = rng.uniform(60, 150, size=(8, 8))
     texture = np.kron(cells, np.ones((2 * height // 8 + 1, 2 * width // 8 + 1)))[: 2 * height, : 2 * width]
     stripes = 18 * np.sin(2 * np.pi * np.arange(2 * width) / max(4, width // 4))
@@ -103,7 +105,10 @@ def _background(rng: np.random.Generator, height: int, width: int) -> tuple[np.n
     tint = rng.uniform(-8, 8, size=3)
     image = np.clip(gray[:, :, None] + tint, 0, 255)
     angle = rng.uniform(0, 2 * math.pi)
-    return image, np.array([math.sin(angle), math.cos(angle)]) * rng.uniform(0.5, 1.5)
+    drift = np.array([math.sin(angle), math.cos(angle)]) * rng.uniform(0.5, 1.5)
+    if detail > 0:  # fine grain the encoder must follow as it drifts: natural-video bitrates
+        image = np.clip(image + rng.normal(0, detail, size=gray.shape)[:, :, None], 0, 255)
+    return image, drift
 
 
 def _place_instances(
@@ -132,9 +137,10 @@ def _render_video(
     size: tuple[int, int],
     instances: list,
     num_classes: int,
+    detail: float,
 ) -> None:
     height, width = size
-    texture, drift = _background(rng, height, width)
+    texture, drift = _background(rng, height, width, detail)
     side = max(3, round(_SHAPE_FRACTION * min(height, width)))
     masks = {shape: _shape_mask(shape, side) for shape in SHAPES}
     active = np.full(num_frames, -1)
@@ -176,6 +182,7 @@ def write_synthetic_dataset(
     min_duration: float = 10.0,
     max_duration: float = 20.0,
     validation_fraction: float = 0.25,
+    texture_detail: float = 0.0,
 ) -> SyntheticDataset:
     """Write a synthetic dataset (videos, annotation file, class list); see the module docstring.
 
@@ -188,8 +195,10 @@ def write_synthetic_dataset(
         fps: frames per second.
         min_duration: shortest video in seconds.
         max_duration: longest video in seconds.
-        validation_fraction: share of videos (the last ones, at least one when there are two or more)
-            in the ``validation`` subset; the rest are ``training``.
+        validation_fraction: share of videos (the last ones; at least one when it is positive and
+            there are two or more videos) in the ``validation`` subset; the rest are ``training``.
+        texture_detail: standard deviation (gray levels) of fine grain on the background; 0 keeps
+            files tiny, about 20 gives natural-video bitrates (THUMOS-like at 320x180, 30 fps).
     """
     height, width = (size, size) if isinstance(size, int) else size
     if num_videos <= 0 or num_classes <= 0:
@@ -203,7 +212,9 @@ def write_synthetic_dataset(
     root = Path(out_dir)
     video_dir = root / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
-    num_validation = 0 if num_videos < 2 else max(1, round(num_videos * validation_fraction))
+    num_validation = 0
+    if num_videos >= 2 and validation_fraction > 0:
+        num_validation = max(1, round(num_videos * validation_fraction))
     classes = tuple(class_name(index) for index in range(num_classes))
     videos = {}
     for video_index in range(num_videos):
@@ -211,9 +222,8 @@ def write_synthetic_dataset(
         video_id = f"synth_{video_index:04d}"
         num_frames = max(2, round(rng.uniform(min_duration, max_duration) * fps))
         instances = _place_instances(rng, num_frames, fps, num_classes)
-        _render_video(
-            video_dir / f"{video_id}.mp4", rng, num_frames, fps, (height, width), instances, num_classes
-        )
+        path = video_dir / f"{video_id}.mp4"
+        _render_video(path, rng, num_frames, fps, (height, width), instances, num_classes, texture_detail)
         videos[video_id] = VideoRecord(
             video_id=video_id,
             subset="validation" if video_index >= num_videos - num_validation else "training",
