@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         indices = _window_indices(sample).tolist()
         for baseline in ("asnumpy", "zero-copy"):
             tick = time.perf_counter()
-            reader = decord.VideoReader(path)
+            reader = decord.VideoReader(path, num_threads=config.decode_threads)
             batch = reader.get_batch(indices)
             raw = batch.asnumpy() if baseline == "asnumpy" else from_dlpack(batch.to_dlpack())
             del reader, batch  # a live reader keeps decoding on its threads: stop it inside the timing
@@ -86,7 +86,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         frames += len(indices)
     fps = {name: frames / value for name, value in seconds.items()}
     print(
-        f"torch threads {torch.get_num_threads()}, {args.rounds} windows of {args.window} frames "
+        f"torch threads {torch.get_num_threads()}, decord threads {config.decode_threads} (both sides), "
+        f"{args.rounds} windows of {args.window} frames "
         f"(every 4th of {4 * args.window} decoded frames), output {tuple(sample['frames'].shape)} uint8"
     )
     print(f"raw decord, get_batch + asnumpy (mmaction's DecordDecode): {fps['asnumpy']:8.1f} frames/s")

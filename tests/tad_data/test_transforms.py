@@ -263,6 +263,25 @@ def test_pixel_ops_match_pil_semantics(name, value):
     assert np.abs(out - expected).max() <= (0 if exact else 1)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("posterize", 3.0), ("solarize", 230.4), ("invert", 0.0), ("equalize", 0.0), ("translate_x", -0.25)],
+)
+def test_uint8_ops_give_the_same_result_after_a_float_op(name, value):
+    # colour at factor 1 is the identity but runs in float, so the op after it takes its float path
+    frames = _frames(2, seed=14)
+    identity_first = dataclasses.replace(IDENTITY, randaug=(RandAugOp("color", 1.0), RandAugOp(name, value)))
+    np.testing.assert_array_equal(_apply(frames, identity_first), _apply(frames, _op(name, value)))
+
+
+def test_augmenting_never_writes_into_the_input():
+    frames = _frames(2, seed=15)
+    before = frames.copy()
+    for name in RANDAUG_OPS:
+        _apply(frames, _op(name, 0.2))
+    np.testing.assert_array_equal(frames, before)
+
+
 def test_cutout_fills_one_gray_square_at_the_drawn_place():
     frames = _frames(2, seed=9)
     out = _apply(frames, _op("cutout", 0.25, position=(0.0, 1.0)))  # top-right corner, side 8
