@@ -73,6 +73,7 @@ def test_numbers_given_as_strings_are_parsed(pred_json):
             "expected [start, end]",
         ),
         ({"segment": 5, "label": "Run", "score": 1}, "results['v2'][1].segment", "expected [start, end]"),
+        ({"segment": "12", "label": "Run", "score": 1}, "results['v2'][1].segment", "expected [start, end]"),
         ({"segment": [1, 2], "label": 3, "score": 1}, "results['v2'][1].label", "expected a string label"),
         (
             {"segment": [1, 2], "label": "Run", "score": "high"},

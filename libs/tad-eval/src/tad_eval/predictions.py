@@ -150,12 +150,10 @@ def _columns_fast(results: Mapping[str, Any]) -> tuple | None:
     codes: defaultdict[str, int] = defaultdict(itertools.count().__next__)
     try:
         segments = list(map(itemgetter("segment"), flat))
-        lengths = np.fromiter(map(len, segments), dtype=np.int64, count=count)
-        if not np.all(lengths == 2):
+        if set(map(type, segments)) != {list} or set(map(len, segments)) != {2}:
             return None
         bounds = np.fromiter(itertools.chain.from_iterable(segments), dtype=np.float64, count=2 * count)
-        score_values = list(map(itemgetter("score"), flat))
-        scores = np.fromiter(score_values, dtype=np.float64, count=count)
+        scores = np.fromiter(map(itemgetter("score"), flat), dtype=np.float64, count=count)
         labels = map(itemgetter("label"), flat)
         label_codes = np.fromiter(map(codes.__getitem__, labels), dtype=np.int64, count=count)
     except (KeyError, TypeError, ValueError):
@@ -164,7 +162,7 @@ def _columns_fast(results: Mapping[str, Any]) -> tuple | None:
         return None
     if not (np.isfinite(bounds).all() and np.isfinite(scores).all()):
         return None
-    if _has_bool(bounds, lambda i: segments[i // 2][i % 2]) or _has_bool(scores, score_values.__getitem__):
+    if _has_bool(bounds, lambda i: segments[i // 2][i % 2]) or _has_bool(scores, lambda i: flat[i]["score"]):
         return None
     counts = [len(items) for items in lists]
     return tuple(results), counts, bounds.reshape(count, 2), scores, tuple(codes), label_codes
