@@ -12,14 +12,17 @@ from the official code, all made for speed or reproducibility and none changing 
 - the short-side resize, the crop and the final resize are fused into one crop of the decoded frame
   and one bilinear resize (mmaction's ``lazy`` / ``Fuse`` mode; the crop box is drawn in the resized
   frame exactly as ``RandomResizedCrop`` does, then mapped back and rounded);
-- RandAugment's geometric ops (shear, translate, rotate) resample with nearest neighbour;
+- RandAugment's shear and rotate resample with nearest neighbour, translate moves by whole pixels;
 - the colour-jitter order and the RandAugment signs are drawn per clip (the official code fixes them
   once when the pipeline is built); colour jitter is one affine colour map per frame, clamped once;
 - hue is rotated in YIQ space by ``hue * 360`` degrees (torchvision's meaning of the factor) rather
   than by shifting OpenCV's 0..180 hue channel.
 
 Work happens on a few frames at a time (`_CHUNK_FRAMES`) so float intermediates stay in cache; the
-uint8 resizes use torch's channels-last uint8 bilinear kernel.
+resize uses torch's channels-last uint8 bilinear kernel, the flip and the RandAugment ops that are
+exact on uint8 run before the float conversion, and the colour jitter is one matrix product.
+Run it in DataLoader workers (one torch thread each): on a busy machine, many-threaded small ops
+spend more time waiting for each other than computing.
 """
 
 from __future__ import annotations
