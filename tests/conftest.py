@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,25 @@ SHARED_DATA = Path(os.environ.get("TAD_SHARED_DATA", Path(__file__).resolve().pa
 def shared_data() -> Path:
     """The folder of real annotation files; the test fails loudly when it is missing."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"real annotation data not found at {SHARED_DATA} (expected ../shared/data beside the repo)")
+        pytest.fail(f"real annotation data not found at {SHARED_DATA} (set TAD_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _single_torch_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread in tests that use it, and restore the setting afterwards.
+
+    Test tensors are tiny; on a busy 2-core machine OpenMP threads waiting on each other made them
+    3-50x slower than one thread. Tests that never import torch are left alone (tad-eval has no torch).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

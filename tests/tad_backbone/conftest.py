@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -143,17 +143,7 @@ def make_official_checkpoint(
     raise ValueError(source)
 
 
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Run each test on one intra-op thread: the tensors are tiny, and on a busy 2-core machine OpenMP's
-    spinning barriers make two threads ~50x slower than one. The previous setting is restored."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def official_checkpoint() -> Callable[..., dict[str, object]]:
     """Builder of fake official checkpoints: ``official_checkpoint(source, variant=..., ...)``."""
     return make_official_checkpoint

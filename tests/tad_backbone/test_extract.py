@@ -52,21 +52,15 @@ def test_streaming_adapter_really_crosses_batches(tiny_config, nonzero_adapters)
 
 
 @pytest.fixture(scope="module")
-def adapter_weights(tmp_path_factory) -> Path:
+def adapter_weights(tmp_path_factory, official_checkpoint) -> Path:
     """OpenTAD-layout S weights with adapters, converted once for the CLI tests."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("fakes", Path(__file__).with_name("conftest.py"))
-    fakes = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fakes)
     folder = tmp_path_factory.mktemp("weights")
-    torch.save(fakes.make_official_checkpoint("opentad", variant="adapter"), folder / "adatad_s.pth")
+    torch.save(official_checkpoint("opentad", variant="adapter"), folder / "adatad_s.pth")
     convert_checkpoint(folder / "adatad_s.pth", folder / "adatad_s.safetensors", "opentad", "s")
     return folder / "adatad_s.safetensors"
 
 
 def test_extract_cli_on_arrays(tmp_path, adapter_weights, capsys) -> None:
-    torch.set_num_threads(1)
     frames = np.random.default_rng(0).integers(0, 256, (3, 40, 32, 32), dtype=np.uint8)
     np.save(tmp_path / "cthw.npy", frames)
     np.save(tmp_path / "thwc.npy", frames.transpose(1, 2, 3, 0))
