@@ -36,3 +36,12 @@ def test_import_loads_neither_torch_nor_matplotlib():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_atomic_write_gives_the_permissions_of_a_plain_open(tmp_path):
+    import os
+
+    with atomic_write(tmp_path / "atomic.json") as handle:
+        handle.write("{}")
+    (tmp_path / "plain.json").write_text("{}")
+    assert os.stat(tmp_path / "atomic.json").st_mode == os.stat(tmp_path / "plain.json").st_mode

@@ -23,6 +23,10 @@ from tad_eval.errors import InputError
 
 __all__ = ["atomic_write", "gc_paused", "read_json", "read_text"]
 
+#: The process umask, read once at import (reading it means setting it, which is not thread-safe).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_write(
@@ -35,7 +39,9 @@ def atomic_write(
         mode: ``"w"`` for text or ``"wb"`` for bytes.
         encoding: text encoding; ignored in binary mode.
 
-    If the body raises, the temporary file is removed and ``path`` is left untouched.
+    If the body raises, the temporary file is removed and ``path`` is left untouched. The new file
+    gets the permissions a plain ``open`` would give it (``0o666`` minus the umask), not the private
+    ``0o600`` of a temporary file.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
@@ -47,6 +53,7 @@ def atomic_write(
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_UMASK)
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

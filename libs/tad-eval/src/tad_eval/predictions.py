@@ -127,7 +127,8 @@ def write_predictions(
     Predictions.from_results(results)
     payload = {"version": "VERSION 1.3", "results": results, "external_data": {}}
     with atomic_write(path) as handle:
-        json.dump(payload, handle, default=_plain_json)
+        # json.dumps runs the C encoder; json.dump streams through the pure-Python one (~5x slower).
+        handle.write(json.dumps(payload, default=_plain_json))
 
 
 def _plain_json(value: Any) -> Any:
