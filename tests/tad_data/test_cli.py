@@ -113,7 +113,6 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--src" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # a fresh interpreter imports torch (through the tad_data package): ~5 s
 def test_console_script_is_installed_and_reports_without_traceback(tmp_path: Path) -> None:
     script = shutil.which("tad-data", path=str(Path(sys.executable).parent))
     assert script is not None, "tad-data console script missing: pip install -e libs/tad-data"
@@ -134,3 +133,9 @@ def test_console_script_is_installed_and_reports_without_traceback(tmp_path: Pat
     )
     assert result.returncode == 2
     assert result.stderr.startswith("tad-data: error: no such file") and "Traceback" not in result.stderr
+
+
+def test_reading_and_converting_annotations_does_not_load_torch() -> None:
+    code = "import sys, tad_data, tad_data.cli, tad_data.annotations; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

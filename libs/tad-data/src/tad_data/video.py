@@ -18,7 +18,6 @@ from pathlib import Path
 
 import decord
 import numpy as np
-import torch.utils.dlpack
 
 from tad_data.errors import TadDataError, TadDataWarning
 
@@ -115,6 +114,8 @@ def read_frames(
     if indices.size and (indices.min() < 0 or indices.max() >= num_frames):
         bad = indices[(indices < 0) | (indices >= num_frames)][0]
         raise TadDataError(f"{path}: frame index {int(bad)} is outside the video's {num_frames} frames")
+    import torch.utils.dlpack  # here, not at the top: reading annotations must not load torch
+
     try:
         # dlpack hands decord's buffer over without the copy asnumpy() makes (~10% of decoding time)
         frames = torch.utils.dlpack.from_dlpack(reader.get_batch(indices.tolist()).to_dlpack()).numpy()
