@@ -1,0 +1,95 @@
+"""The monorepo's structure: every library is a self-contained distribution, and the dependency graph
+points one way (a library imports only what its pyproject declares, never a library that depends on it).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+REPO = Path(__file__).resolve().parents[1]
+LIBRARIES = ("tad-eval", "tad-data", "tad-backbone", "tad-head", "tad-train")
+
+#: Import names of third-party distributions whose module name differs from the distribution name.
+IMPORT_NAME = {"pyyaml": "yaml"}
+
+
+def pyproject(library: str) -> dict:
+    return tomllib.loads((REPO / "libs" / library / "pyproject.toml").read_text())
+
+
+def imported_top_level_modules(library: str) -> set[str]:
+    """Top-level modules imported anywhere in a library's source, lazy imports included."""
+    modules: set[str] = set()
+    for path in (REPO / "libs" / library / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_library_is_a_self_contained_distribution(library: str) -> None:
+    folder = REPO / "libs" / library
+    package = library.replace("-", "_")
+    for required in ("pyproject.toml", "README.md", "CHANGELOG.md", f"src/{package}/__init__.py",
+                     f"src/{package}/py.typed"):
+        assert (folder / required).is_file(), f"{library}: {required} missing"
+    assert pyproject(library)["project"]["name"] == library
+    assert Version(version(library)) >= Version("0.1.0")
+    init = (folder / "src" / package / "__init__.py").read_text()
+    assert "__all__" in init, f"{library}: __init__.py has no explicit __all__"
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_library_imports_only_what_it_declares(library: str) -> None:
+    declared = {Requirement(text).name for text in pyproject(library)["project"]["dependencies"]}
+    importable = {IMPORT_NAME.get(name, name.replace("-", "_")) for name in declared}
+    own = library.replace("-", "_")
+    undeclared = {
+        module for module in imported_top_level_modules(library)
+        if module not in sys.stdlib_module_names and module != own and module not in importable
+    }
+    # Optional extras (tad-eval[plot]: matplotlib) are imported only where they are used.
+    optional = pyproject(library)["project"].get("optional-dependencies", {})
+    extras = {Requirement(text).name for group in optional.values() for text in group}
+    assert undeclared - extras == set(), f"{library} imports undeclared {sorted(undeclared - extras)}"
+
+
+def test_sibling_pins_admit_the_current_versions_and_point_one_way() -> None:
+    versions = {library: version(library) for library in LIBRARIES}
+    depends_on: dict[str, set[str]] = {}
+    for library in LIBRARIES:
+        siblings = [Requirement(text) for text in pyproject(library)["project"]["dependencies"]
+                    if Requirement(text).name in versions]
+        for requirement in siblings:
+            assert requirement.specifier, f"{library}: {requirement.name} needs a version range"
+            assert versions[requirement.name] in requirement.specifier, (
+                f"{library} pins {requirement} but {requirement.name} is {versions[requirement.name]}")
+        depends_on[library] = {requirement.name for requirement in siblings}
+    # tad-eval is the root: numpy only.
+    assert [Requirement(t).name for t in pyproject("tad-eval")["project"]["dependencies"]] == ["numpy"]
+    # No cycles: a library never depends (directly or not) on one that depends on it.
+    def reaches(start: str, target: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(dep == target or (dep not in seen and reaches(dep, target, seen | {dep}))
+                   for dep in depends_on[start])
+    cycles = [library for library in LIBRARIES if reaches(library, library)]
+    assert cycles == []
+
+
+def test_changelogs_name_the_current_version() -> None:
+    for library in LIBRARIES:
+        current = version(library)
+        changelog = (REPO / "libs" / library / "CHANGELOG.md").read_text()
+        heading = re.search(rf"^## {re.escape(current)}\b", changelog, re.MULTILINE)
+        assert heading, f"{library}: CHANGELOG.md has no '## {current}' section"
