@@ -193,6 +193,8 @@ def test_plot_without_matplotlib_is_a_clear_error(tmp_path):
         ({"v": [(0, 1, "A")]}, '{"results": {}}', ["--blocked", "missing.txt"], ["missing.txt", "file"]),
         ({"v": [(0, "x", "A")]}, '{"results": {}}', [],
          ["gt.json", "database['v'].annotations[0].segment[1]", "not a number: 'x'"]),
+        ({"v": [(0, "Infinity", "A")]}, '{"results": {}}', [],
+         ["gt.json", "database['v'].annotations[0].segment[1]", "not a finite number: 'Infinity'"]),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line_naming_file_and_field(

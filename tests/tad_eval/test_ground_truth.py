@@ -81,6 +81,12 @@ def test_read_thumos_txt_bad_line_names_file_and_line(thumos_folder):
         read_thumos_txt(thumos_folder)
 
 
+def test_read_thumos_txt_non_finite_time_is_an_error(thumos_folder):
+    (thumos_folder / "Shotput_test.txt").write_text("video_test_9 nan 2\n")
+    with pytest.raises(InputError, match=r"Shotput_test\.txt: line 1 start: not a finite number: 'nan'"):
+        load_ground_truth(thumos_folder, subset="test")
+
+
 def test_read_thumos_txt_empty_folder_is_an_error(tmp_path):
     with pytest.raises(InputError, match="no THUMOS14 annotation files"):
         read_thumos_txt(tmp_path)
@@ -140,6 +146,14 @@ def test_subset_with_no_videos_lists_existing_subsets(write_json):
             "database['a'].annotations[0]",
         ),
         ({"a": {"subset": "validation", "duration": "long", "annotations": []}}, "database['a'].duration"),
+        (
+            {"a": {"subset": "validation", "annotations": [{"segment": [float("nan"), 2], "label": "R"}]}},
+            "database['a'].annotations[0].segment[0]",
+        ),
+        (
+            {"a": {"subset": "validation", "annotations": [{"segment": [1, "inf"], "label": "R"}]}},
+            "database['a'].annotations[0].segment[1]",
+        ),
     ],
 )
 def test_malformed_ground_truth_names_the_field(write_json, database, field):

@@ -290,7 +290,7 @@ def _json_annotations(entry: dict, video: str, source: str) -> list[Instance]:
                 f"{where}[{index}]",
                 f"expected an object with 'segment' and 'label', got {describe_value(annotation)}",
             )
-        start, end = parse_segment(annotation["segment"], source, f"{where}[{index}].segment")
+        start, end = parse_segment(annotation["segment"], source, f"{where}[{index}].segment", finite=True)
         label = parse_label(annotation["label"], source, f"{where}[{index}].label")
         instances.append((video, start, end, label))
     return instances
@@ -312,7 +312,7 @@ def read_thumos_txt(
         Instances ordered by file name, then line.
 
     Raises:
-        InputError: no annotation file is found, or a line is not ``video start end``.
+        InputError: no annotation file is found, or a line is not ``video start end`` with finite times.
     """
     instances: list[Instance] = []
     for file, label, _ in _thumos_files(path, include_ambiguous, split):
@@ -324,8 +324,8 @@ def read_thumos_txt(
                 raise InputError(
                     file, f"line {line_number}", f"expected 'video start end', got {describe_value(line)}"
                 )
-            start = parse_number(fields[1], str(file), f"line {line_number} start")
-            end = parse_number(fields[2], str(file), f"line {line_number} end")
+            start = parse_number(fields[1], str(file), f"line {line_number} start", finite=True)
+            end = parse_number(fields[2], str(file), f"line {line_number} end", finite=True)
             instances.append((fields[0], start, end, label))
     return instances
 
