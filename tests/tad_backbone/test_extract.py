@@ -149,6 +149,7 @@ def test_extract_cli_rejects_bad_input(tmp_path, adapter_weights, capsys) -> Non
         (["--frames", str(tmp_path / "square.npy")], "ambiguous"),
         (["--frames", str(tmp_path / "missing.npy")], "missing.npy"),
         (["--video", str(tmp_path / "broken.mp4")], "broken.mp4"),
+        (["--video", str(tmp_path / "broken.mp4"), "--img", "8"], "--img 8 is smaller than"),
     ]:
         assert main([*base, *source]) == 2
         err = capsys.readouterr().err

@@ -25,7 +25,7 @@ import torch
 from tad_backbone.extract import ArrayFrames, FrameSource, extract_features
 from tad_backbone.memory import TrainerProfile, plan_training_memory
 from tad_backbone.videomae import ARCHITECTURES, VideoMAE, count_parameters, videomae_config
-from tad_backbone.weights import convert_checkpoint, load_backbone, read_backbone_weights
+from tad_backbone.weights import convert_checkpoint, load_backbone
 from tad_eval.files import atomic_write
 
 __all__ = ["main", "parse_adapter_index"]
@@ -145,9 +145,8 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    _, meta = read_backbone_weights(args.weights)
     model = load_backbone(args.weights, mode=args.mode).to(args.device)
-    frames = _open_frames(args, meta["patch_size"])
+    frames = _open_frames(args, model.config.patch_size)
     features = extract_features(model, frames, args.batch_chunks, args.length, _AMP[args.amp])
     with atomic_write(args.out, "wb") as handle:
         np.save(handle, features.numpy().astype(np.float32))
@@ -159,6 +158,8 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _open_frames(args: argparse.Namespace, patch_size: int) -> FrameSource:
     """The frame source of ``--video`` (resized to ``--img``) or ``--frames`` (as is when patch-aligned)."""
+    if args.img < patch_size:
+        raise ValueError(f"--img {args.img} is smaller than the model's {patch_size} px patch")
     if args.video is not None:
         return _VideoFrames(args.video, _resize_to(args.img))
     try:
