@@ -156,6 +156,10 @@ def test_bad_predictions_and_missing_files_exit_2(tmp_path: Path) -> None:
     run = _fuse(tmp_path, "--mode", "product", classifier=tmp_path / "absent.json")
     assert run.returncode == 2 and "absent.json" in run.stderr
     assert _fuse(tmp_path, "--mode", "mean").returncode == 2  # argparse choices
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    run = _fuse(tmp_path, "--mode", "product", "--out", str(tmp_path / "blocker" / "fused.json"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "fused.json: file: cannot be written" in run.stderr
 
 
 def test_ties_take_the_earlier_class_and_no_rounding(tmp_path: Path) -> None:

@@ -54,7 +54,10 @@ def _fuse(args: argparse.Namespace) -> None:
             f"{', '.join(dropped[:10])}{' ...' if len(dropped) > 10 else ''}",
             file=sys.stderr,
         )
-    write_predictions(args.out, fused)
+    try:
+        write_predictions(args.out, fused)
+    except OSError as error:  # e.g. a read-only or non-directory destination
+        raise InputError(args.out, "file", f"cannot be written ({error.strerror or error})") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
