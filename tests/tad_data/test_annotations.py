@@ -139,12 +139,16 @@ def test_schema_errors_name_file_video_field_and_value(
 def test_top_level_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"database": {', encoding="utf-8")
-    with pytest.raises(TadDataError, match="broken.json: not valid JSON"):
+    with pytest.raises(TadDataError, match=r"broken.json: line 1 column 15: invalid JSON"):
         load_annotations(broken)
     with pytest.raises(TadDataError, match="'database'"):
         load_annotations(write_json(tmp_path / "list.json", {"database": []}))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(TadDataError, match="absent.json: file: No such file"):
         load_annotations(tmp_path / "absent.json")
+    latin1 = tmp_path / "latin1.classes.txt"
+    latin1.write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(TadDataError, match="latin1.classes.txt: byte 3: not UTF-8 text"):
+        read_class_list(latin1)
 
 
 def test_class_list_file_orders_classes_and_rejects_unknown_labels(tmp_path: Path) -> None:

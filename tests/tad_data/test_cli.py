@@ -78,7 +78,10 @@ def test_convert_blocked_list_and_one_line_warnings(
             ["--dataset", "epic", "--src", "{tmp}/EPIC_100_train.csv"],
             ["EPIC_100_train.csv", "line 2", "'start_timestamp'", "'1:2'"],
         ),
-        (["--dataset", "anet", "--src", "{tmp}/broken.json"], ["broken.json", "not valid JSON"]),
+        (
+            ["--dataset", "anet", "--src", "{tmp}/broken.json"],
+            ["broken.json", "line 1 column 14: invalid JSON"],
+        ),
         (
             ["--dataset", "anet", "--src", "{tmp}/broken.json", "--blocked", "{tmp}/blocked.json"],
             ["blocked.json"],

@@ -38,7 +38,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tad_data.errors import TadDataError, TadDataWarning, describe_location
+from tad_data.errors import TadDataError, TadDataWarning, describe_location, read_json, read_text
+from tad_eval.errors import InputError, describe_value
+from tad_eval.errors import parse_number as parse_finite_number
 from tad_eval.files import atomic_write
 
 __all__ = [
@@ -184,7 +186,7 @@ def read_class_list(path: PathLike) -> tuple[str, ...]:
     Raises:
         TadDataError: for a blank line inside the list, a duplicate name or an empty file.
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     names: list[str] = []
@@ -234,18 +236,12 @@ def load_annotations(path: PathLike, classes_path: PathLike | None = None) -> An
             otherwise the classes are the sorted unique labels of the file.
 
     Raises:
-        TadDataError: invalid JSON, a missing or wrongly typed field, an end before a start, or a
-            label missing from the class list; the message names file, video, field and value.
-        FileNotFoundError: when `path` or a given `classes_path` does not exist.
+        TadDataError: a missing file, invalid JSON, a missing or wrongly typed field, an end before
+            a start, or a label missing from the class list; the message names file, video, field
+            and value.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise TadDataError(
-            f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})"
-        ) from None
+    document = read_json(path)
     if not isinstance(document, dict):
         raise TadDataError(
             f"{path}: expected a JSON object with a 'database' field, got {type(document).__name__}"
@@ -361,17 +357,11 @@ def parse_number(
         field_name: the field or column (for the message).
         row: the 1-based line number in a text file, or None.
     """
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or not math.isfinite(number):
+    try:
+        number = parse_finite_number(value, str(path), field_name, finite=True)  # tad-eval's one rule
+    except InputError:
         location = describe_location(path, video_id, field_name, row)
-        raise TadDataError(f"{location}: expected a finite number, got {_describe(value)}")
+        raise TadDataError(f"{location}: expected a finite number, got {_describe(value)}") from None
     return number + 0.0  # turns -0.0 into 0.0 so output bytes do not depend on it
 
 
@@ -397,10 +387,9 @@ def _optional_count(path: Path, video_id: str, field_name: str, value: Any) -> i
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}" if value is not None else "nothing (null or missing)"
+    if value is None:
+        return "nothing (null or missing)"
+    return f"{type(value).__name__} {describe_value(value)}"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tad_data.annotations import AnnotationSet, Instance, VideoRecord, parse_number
 from tad_data.converters.common import CsvRow, annotation_set, read_csv, require, select_official_files
-from tad_data.errors import TadDataError, describe_location
+from tad_data.errors import TadDataError, describe_location, read_text
 
 __all__ = ["SUBSETS", "convert_charades", "read_charades_classes"]
 
@@ -50,7 +50,7 @@ def convert_charades(sources: Sequence[str | Path]) -> AnnotationSet:
 def read_charades_classes(path: Path) -> dict[str, str]:
     """Class code -> name from ``Charades_v1_classes.txt`` (lines ``c000 Holding some clothes``), by code."""
     names: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         code, _, name = line.strip().partition(" ")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from tad_data.annotations import AnnotationSet, VideoRecord, derive_classes
-from tad_data.errors import TadDataError, describe_location
+from tad_data.errors import TadDataError, describe_location, read_text
 
 __all__ = [
     "CsvRow",
@@ -100,22 +101,22 @@ def read_csv(path: Path, required: Iterable[str]) -> list[CsvRow]:
         required: column names that must appear in the header.
 
     Raises:
-        TadDataError: for a missing header or missing columns (the message lists what is there).
+        TadDataError: for a missing or non-UTF-8 file, a missing header or missing columns (the
+            message lists what is there).
     """
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames
-        if not header:
-            raise TadDataError(f"{path}: empty file, expected a CSV header")
-        missing = [column for column in required if column not in header]
-        if missing:
-            raise TadDataError(f"{path}: missing column(s) {missing}; the header has {list(header)}")
-        rows = []
-        for values in reader:
-            if None in values:
-                location = describe_location(path, row=reader.line_num)
-                raise TadDataError(f"{location}: more fields than the {len(header)} of the header")
-            rows.append(CsvRow(values, path, reader.line_num))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    header = reader.fieldnames
+    if not header:
+        raise TadDataError(f"{path}: empty file, expected a CSV header")
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise TadDataError(f"{path}: missing column(s) {missing}; the header has {list(header)}")
+    rows = []
+    for values in reader:
+        if None in values:
+            location = describe_location(path, row=reader.line_num)
+            raise TadDataError(f"{location}: more fields than the {len(header)} of the header")
+        rows.append(CsvRow(values, path, reader.line_num))
     return rows
 
 

@@ -13,7 +13,6 @@ labelled-split clips without a primary label are dropped, with a warning.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from tad_data.annotations import AnnotationSet, Instance, VideoRecord, parse_number
 from tad_data.converters.common import annotation_set, expand_sources
-from tad_data.errors import TadDataError, TadDataWarning, describe_location
+from tad_data.errors import TadDataError, TadDataWarning, describe_location, read_json
 
 __all__ = ["FPS_RANGE", "SUBSETS", "convert_ego4d"]
 
@@ -45,7 +44,9 @@ def convert_ego4d(sources: Sequence[str | Path]) -> AnnotationSet:
     dropped: list[str] = []
     version = ""
     for path in expand_sources(sources, "moments_*.json"):
-        document = _read_json(path)
+        document = read_json(path)
+        if not isinstance(document, dict):
+            raise TadDataError(f"{path}: expected a JSON object with a 'videos' list")
         version = version or str(document.get("version", "ego4d moments"))
         for video in _list(document, "videos", path, None):
             split = video.get("split") if isinstance(video, dict) else None
@@ -102,16 +103,6 @@ def _clip(path: Path, clip: Any, subset: str) -> VideoRecord | None:
     if subset != "testing" and not instances:
         return None
     return VideoRecord(clip_id, subset, duration, num_frames / duration, num_frames, tuple(instances))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise TadDataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
-    if not isinstance(document, dict):
-        raise TadDataError(f"{path}: expected a JSON object with a 'videos' list")
-    return document
 
 
 def _list(container: Any, key: str, path: Path, video: str | None, required: bool = True) -> list[Any]:

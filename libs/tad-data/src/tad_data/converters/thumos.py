@@ -14,16 +14,14 @@ files: they stay null unless ``--videos`` is given (files ``<video>.mp4``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from tad_data.annotations import AnnotationSet, Instance, VideoRecord, load_annotations
 from tad_data.converters.common import annotation_set, expand_sources
-from tad_data.errors import TadDataError, describe_location
+from tad_data.errors import TadDataError, describe_location, read_text, tad_data_errors
 from tad_eval import read_thumos_txt
-from tad_eval.errors import InputError
 
 __all__ = ["AMBIGUOUS", "ID_SUBSETS", "convert_multithumos", "convert_thumos14", "read_multithumos_classes"]
 
@@ -55,12 +53,10 @@ class _Collector:
     def add_text_file(self, path: Path, fallback_subset: str | None) -> None:
         """Add the instances of one per-class text file (``video start end`` lines)."""
         by_video: dict[str, list[Instance]] = {}
-        try:
-            rows = read_thumos_txt(path)
-        except InputError as err:
-            raise TadDataError(str(err)) from None
+        with tad_data_errors():
+            rows = read_thumos_txt(path)  # finite times, or an error naming file and line
         for line, (video_id, start, end, label) in enumerate(rows, start=1):
-            if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+            if end < start:
                 location = describe_location(path, video_id, "start end")
                 raise TadDataError(f"{location}: bad segment [{start}, {end}] (instance {line} of the file)")
             by_video.setdefault(video_id, []).append(Instance(start, end, label))
@@ -167,7 +163,7 @@ def _multithumos_files(sources: Sequence[str | Path]) -> list[Path]:
 def read_multithumos_classes(path: Path) -> tuple[str, ...]:
     """Class names from Multi-THUMOS's ``class_list.txt`` (lines ``<index> <name>``), in index order."""
     indexed = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
