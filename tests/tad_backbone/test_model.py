@@ -66,6 +66,52 @@ def test_position_table_is_resized_per_temporal_slice() -> None:
     torch.testing.assert_close(resized[0, 4:].reshape(2, 2, 3), expected)
 
 
+def _reference_features(model: VideoMAE, video: torch.Tensor) -> torch.Tensor:
+    """The frozen ViT written out from §2.1-2.2: normalise, cut 16-frame chunks, 2×p×p tubelets in (t, h, w)
+    order, the 224 px table resized bicubically per temporal slice, pre-LN blocks with a q/zero/v bias,
+    no final norm, the spatial mean per step and the chunks of a video concatenated."""
+    config, dim = model.config, model.config.embed_dim
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1, 1)
+    per_video = []
+    for clip_video in video.float():
+        steps = []
+        for start in range(0, clip_video.shape[1], 16):
+            clip = (clip_video[:, start : start + 16] - mean) / std
+            weight, bias = model.patch_embed.proj.weight, model.patch_embed.proj.bias
+            grid = F.conv3d(clip[None], weight, bias, stride=weight.shape[2:])[0]  # [C, 8, h, w]
+            t, h, w = grid.shape[1:]
+            x = grid.flatten(1).T  # [(t h w), C]
+            table = model.pos_embed.reshape(8, config.pos_grid, config.pos_grid, dim).permute(0, 3, 1, 2)
+            table = F.interpolate(table, size=(h, w), mode="bicubic", align_corners=False)
+            x = x + table.permute(0, 2, 3, 1).reshape(-1, dim)
+            for block in model.blocks:
+                attn, heads = block.attn, config.num_heads
+                y = F.layer_norm(x, (dim,), block.norm1.weight, block.norm1.bias, 1e-6)
+                wq, wk, wv = attn.qkv.weight.split(dim)
+                q, k, v = y @ wq.T + attn.q_bias, y @ wk.T, y @ wv.T + attn.v_bias
+                q, k, v = (z.reshape(-1, heads, dim // heads).transpose(0, 1) for z in (q, k, v))
+                probs = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(dim // heads), dim=-1)
+                x = x + attn.proj((probs @ v).transpose(0, 1).reshape(-1, dim))
+                y = F.layer_norm(x, (dim,), block.norm2.weight, block.norm2.bias, 1e-6)
+                x = x + block.mlp.fc2(F.gelu(block.mlp.fc1(y)))
+            steps.append(x.reshape(t, h * w, dim).mean(dim=1))  # [8, C]
+        per_video.append(torch.cat(steps).T)  # [C, T/2]
+    return torch.stack(per_video)
+
+
+def test_forward_matches_a_hand_written_reference(tiny_config, random_video) -> None:
+    model = VideoMAE(tiny_config(mode="frozen", depth=2)).eval()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # non-zero q/v biases and norms, so a wrong bias layout or norm would show
+        for name, param in model.named_parameters():
+            if name.endswith(("q_bias", "v_bias")) or param.ndim == 1:
+                param.copy_(0.5 * torch.randn(param.shape, generator=generator) + (name.endswith("weight")))
+    video = random_video(batch=2, frames=32, size=48)
+    with torch.no_grad():
+        torch.testing.assert_close(model(video), _reference_features(model, video), rtol=1e-4, atol=1e-4)
+
+
 def _pop(stack: list) -> None:
     """Leave a block in a forward hook (returning None keeps the block's output)."""
     stack.pop()
