@@ -94,6 +94,14 @@ def test_thumos_subset_from_file_name_for_other_ids_and_bad_lines(tmp_path: Path
         convert_dataset("thumos14", [write(tmp_path / "Hop_test.txt", "video_test_1 5 2\n")])
 
 
+def test_thumos_folder_without_annotation_files_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "empty" / "readme.txt", "not an annotation file\n")
+    with pytest.raises(TadDataError, match="empty: files: no THUMOS14 annotation files"):
+        convert_dataset("thumos14", [tmp_path / "empty"])
+    with pytest.raises(FileNotFoundError):
+        convert_dataset("thumos14", [tmp_path / "absent"])
+
+
 def test_real_thumos_test_text_files_give_every_non_ambiguous_instance(shared_data: Path) -> None:
     converted = only(convert_dataset("thumos14", [shared_data / "thumos14" / "official_test_txt"]))
     assert len(converted.videos) == 212

@@ -16,6 +16,7 @@ from tad_eval import (
     load_ground_truth,
     read_thumos_txt,
 )
+from tad_eval.ground_truth import thumos_files
 
 THUMOS14_TEST_COUNTS = {
     "BaseballPitch": 41,
@@ -70,6 +71,18 @@ def test_read_thumos_txt_single_file(thumos_folder):
         ("video_test_1", 1.0, 2.5, "Diving"),
         ("video_test_2", 10.0, 12.0, "Diving"),
     ]
+
+
+def test_thumos_files_give_label_and_split_per_file(thumos_folder):
+    assert [(file.name, label, split) for file, label, split in thumos_files(thumos_folder)] == [
+        ("BaseballPitch_test.txt", "BaseballPitch", "test"),
+        ("Diving_test.txt", "Diving", "test"),
+        ("Diving_val.txt", "Diving", "val"),
+    ]
+    assert thumos_files(thumos_folder, split="VAL") == [(thumos_folder / "Diving_val.txt", "Diving", "val")]
+    assert thumos_files(thumos_folder / "readme.txt") == [(thumos_folder / "readme.txt", "readme", "")]
+    with pytest.raises(InputError, match="absent: file: not found"):
+        thumos_files(thumos_folder / "absent")
 
 
 def test_read_thumos_txt_bad_line_names_file_and_line(thumos_folder):

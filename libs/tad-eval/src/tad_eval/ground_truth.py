@@ -31,6 +31,7 @@ __all__ = [
     "load_blocked",
     "load_ground_truth",
     "read_thumos_txt",
+    "thumos_files",
 ]
 
 #: Two instances of one label in one video closer than this at both ends (seconds) are duplicates.
@@ -314,8 +315,13 @@ def read_thumos_txt(
     Raises:
         InputError: no annotation file is found, or a line is not ``video start end`` with finite times.
     """
+    return _read_thumos_files(thumos_files(path, include_ambiguous, split))
+
+
+def _read_thumos_files(files: Sequence[tuple[Path, str, str]]) -> list[Instance]:
+    """The instances of ``(file, label, split)`` files from :func:`thumos_files`, in file then line order."""
     instances: list[Instance] = []
-    for file, label, _ in _thumos_files(path, include_ambiguous, split):
+    for file, label, _ in files:
         for line_number, line in enumerate(read_text(file).splitlines(), start=1):
             fields = line.split()
             if not fields:
@@ -330,10 +336,24 @@ def read_thumos_txt(
     return instances
 
 
-def _thumos_files(
-    path: str | os.PathLike[str], include_ambiguous: bool, split: str | None
+def thumos_files(
+    path: str | os.PathLike[str], include_ambiguous: bool = False, split: str | None = None
 ) -> list[tuple[Path, str, str]]:
-    """``(file, label, split)`` of the annotation files at ``path``, sorted by file name."""
+    """The THUMOS14 annotation files at ``path`` as ``(file, label, split)``, sorted by file name.
+
+    Args:
+        path: a folder (its ``<Class>_<split>.txt`` files, split ``test``, ``val`` or
+            ``validation``; other files are ignored) or a single file (any name: a name without a
+            split suffix gives the whole stem as label and ``""`` as split).
+        include_ambiguous: also list ``Ambiguous_*.txt``.
+        split: list only files of this split, compared case-insensitively.
+
+    Returns:
+        The label is the class name from the file name; the split is lower-cased.
+
+    Raises:
+        InputError: ``path`` does not exist or holds no such file.
+    """
     root = Path(path)
     if not root.exists():
         raise InputError(path, "file", "not found")
@@ -357,7 +377,7 @@ def _thumos_files(
 
 def _thumos_instances(path: str | os.PathLike[str], subset: str | None) -> tuple[list[Instance], list[str]]:
     """The instances of ``subset`` and the splits present, for the subset error message."""
-    splits = sorted({file_split for _, _, file_split in _thumos_files(path, False, None)})
-    if subset is not None and subset.lower() not in splits:
-        return [], splits
-    return read_thumos_txt(path, split=subset), splits
+    files = thumos_files(path)
+    splits = sorted({file_split for _, _, file_split in files})
+    wanted = [item for item in files if subset is None or item[2] == subset.lower()]
+    return _read_thumos_files(wanted), splits

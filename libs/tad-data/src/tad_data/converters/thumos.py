@@ -22,14 +22,23 @@ from tad_data.annotations import AnnotationSet, Instance, VideoRecord, load_anno
 from tad_data.converters.common import annotation_set, expand_sources
 from tad_data.errors import TadDataError, describe_location, read_text, tad_data_errors
 from tad_eval import read_thumos_txt
+from tad_eval.ground_truth import thumos_files
 
-__all__ = ["AMBIGUOUS", "ID_SUBSETS", "convert_multithumos", "convert_thumos14", "read_multithumos_classes"]
+__all__ = [
+    "AMBIGUOUS",
+    "ID_SUBSETS",
+    "SPLIT_SUBSETS",
+    "convert_multithumos",
+    "convert_thumos14",
+    "read_multithumos_classes",
+]
 
 #: The THUMOS label of instances that are neither action nor background.
 AMBIGUOUS = "Ambiguous"
 #: Video-id prefix -> subset (by role: train on THUMOS validation, evaluate on THUMOS test).
 ID_SUBSETS = {"video_validation_": "training", "video_test_": "validation"}
-_FILE_SUBSETS = {"_val": "training", "_validation": "training", "_test": "validation"}
+#: File-name split (``<Class>_<split>.txt``, as `tad_eval.ground_truth.thumos_files` reads it) -> subset.
+SPLIT_SUBSETS = {"val": "training", "validation": "training", "test": "validation"}
 
 
 class _Collector:
@@ -75,26 +84,17 @@ def convert_thumos14(sources: Sequence[str | Path]) -> AnnotationSet:
         TadDataError: for a malformed line, a JSON schema error, or a video whose subset cannot be told.
     """
     collector = _Collector()
-    for path in _thumos_files(sources):
-        if path.suffix == ".json":
-            _add_json(collector, path)
+    for source in map(Path, sources):
+        if source.suffix == ".json":
+            _add_json(collector, source)
             continue
-        collector.add_text_file(path, _file_subset(path))
+        if not source.exists():
+            raise FileNotFoundError(2, "No such file or directory", str(source))
+        with tad_data_errors():
+            files = thumos_files(source)  # a folder's <Class>_<split>.txt, or the file; never Ambiguous
+        for file, _, split in files:
+            collector.add_text_file(file, SPLIT_SUBSETS.get(split))
     return annotation_set(collector.records.values(), version="THUMOS14")
-
-
-def _thumos_files(sources: Sequence[str | Path]) -> list[Path]:
-    """JSON and per-class text files (from folders only ``*_val.txt`` / ``*_test.txt``), never Ambiguous."""
-    paths = []
-    for source in sources:
-        if Path(source).is_dir():
-            found = [path for path in expand_sources([source], "*.txt") if _file_subset(path) is not None]
-            if not found:
-                raise TadDataError(f"{source}: no <Class>_val.txt or <Class>_test.txt file in this folder")
-            paths.extend(found)
-        else:
-            paths.extend(expand_sources([source]))
-    return [path for path in paths if not path.name.lower().startswith(AMBIGUOUS.lower() + "_")]
 
 
 def _add_json(collector: _Collector, path: Path) -> None:
@@ -106,13 +106,6 @@ def _add_json(collector: _Collector, path: Path) -> None:
         )
 
 
-def _file_subset(path: Path) -> str | None:
-    for suffix, subset in _FILE_SUBSETS.items():
-        if path.stem.lower().endswith(suffix):
-            return subset
-    return None
-
-
 def _subset(path: Path, video_id: str, fallback: str | None) -> str:
     for prefix, subset in ID_SUBSETS.items():
         if video_id.startswith(prefix):
@@ -120,7 +113,8 @@ def _subset(path: Path, video_id: str, fallback: str | None) -> str:
     if fallback is None:
         raise TadDataError(
             f"{describe_location(path, video_id)}: cannot tell the subset: the id starts with none of "
-            f"{sorted(ID_SUBSETS)} and the file name ends with none of {sorted(_FILE_SUBSETS)}"
+            f"{sorted(ID_SUBSETS)} and the file name is not <Class>_<split>.txt with a split in "
+            f"{list(SPLIT_SUBSETS)}"
         )
     return fallback
 
