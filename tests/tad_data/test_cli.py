@@ -106,6 +106,23 @@ def test_bad_input_exits_2_with_one_line(
     assert not (tmp_path / "out.json").exists()
 
 
+def test_unwritable_output_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Diving_test.txt").write_text("video_test_1 1 2\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    argv = ["convert", "--dataset", "thumos14", "--src", str(tmp_path / "Diving_test.txt")]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    assert (
+        main(["synth", "--out", str(tmp_path / "a_file"), "--videos", "1", "--classes", "1", "--seed", "0"])
+        == 2
+    )
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert stderr == [
+        f"tad-data: error: {tmp_path / 'out'}: Is a directory",
+        f"tad-data: error: {tmp_path / 'a_file' / 'videos'}: Not a directory",
+    ]
+
+
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main([])

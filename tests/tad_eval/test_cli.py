@@ -211,6 +211,13 @@ def test_missing_prediction_file_exits_2(tmp_path, anet_gt):
     assert_bad_input(result, "nope.json", "file")
 
 
+def test_output_path_that_is_a_folder_exits_2_naming_it(tmp_path):
+    gt, pred = EXAMPLES / "thumos14_mini_gt.json", EXAMPLES / "thumos14_mini_pred.json"
+    (tmp_path / "out").mkdir()
+    result = run("--gt", gt, "--pred", pred, "--dataset", "thumos14", "--out", tmp_path / "out")
+    assert_bad_input(result, f"{tmp_path / 'out'}: file: Is a directory")
+
+
 def test_several_subsets_without_the_default_need_subset(tmp_path, write_json, pred_json):
     database = {"a": {"subset": "train", "annotations": []}, "b": {"subset": "dev", "annotations": []}}
     gt = write_json("gt.json", {"database": database})

@@ -2,7 +2,7 @@
 
 Every subcommand module exposes ``add_command(subparsers)``, which adds its parser and sets
 ``run=handler``; a handler takes the parsed arguments and returns an exit code (or None for 0).
-Bad input (`TadDataError`, tad-eval's `InputError`, a missing input file) ends the program with
+Bad input (`TadDataError`, tad-eval's `InputError`, a missing or unwritable file) ends the program with
 exit code 2 and one line on stderr; repairs (`TadDataWarning`) are printed as one
 ``tad-data: warning:`` line each.
 """
@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         except FileNotFoundError as err:
             print(f"tad-data: error: no such file: {err.filename or err}", file=sys.stderr)
+            return 2
+        except OSError as err:  # an output path that is a folder, a file where a folder is needed
+            print(f"tad-data: error: {err.filename2 or err.filename}: {err.strerror or err}", file=sys.stderr)
             return 2
     return 0 if code is None else int(code)
 

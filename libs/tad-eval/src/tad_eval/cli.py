@@ -76,8 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except InputError as error:
         print(f"tad-eval: error: {error}", file=sys.stderr)
-    except OSError as error:
-        print(f"tad-eval: error: {error.filename}: file: {error.strerror}", file=sys.stderr)
+    except OSError as error:  # filename2: the target of a failed rename (--out is a folder)
+        print(
+            f"tad-eval: error: {error.filename2 or error.filename}: file: {error.strerror}", file=sys.stderr
+        )
     return _BAD_INPUT
 
 
