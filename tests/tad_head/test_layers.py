@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tad_head.layers import (
@@ -23,10 +24,20 @@ def _mask(lengths: list[int], total: int) -> torch.Tensor:
 
 
 def _brute_force_attention(module: MaskedMHCA, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Query by query: softmax over the valid keys within ±window//2 (all valid keys when global)."""
-    q, q_mask = module._heads(module.query_conv, module.query_norm, module.query, x, mask)
-    k, _ = module._heads(module.key_conv, module.key_norm, module.key, x, mask)
-    v, _ = module._heads(module.value_conv, module.value_norm, module.value, x, mask)
+    """q, k, v as depthwise k=3 conv → ×mask → LayerNorm (eps 1e-5) → 1×1 conv, written out; then query by
+    query a softmax over the valid keys within ±window//2 (all valid keys when global)."""
+    channels, stride = x.shape[1], module.query_conv.conv.stride[0]
+    q_mask = mask[:, ::stride]  # nearest downsampling of an even length
+
+    def project(conv: MaskedConv1d, norm: nn.LayerNorm, linear: nn.Conv1d) -> torch.Tensor:
+        y = F.conv1d(x, conv.conv.weight, stride=stride, padding=1, groups=channels) * q_mask[:, None]
+        y = F.layer_norm(y.transpose(1, 2), (channels,), norm.weight, norm.bias).transpose(1, 2)
+        y = F.conv1d(y, linear.weight, linear.bias)
+        return y.view(y.shape[0], module.num_heads, -1, y.shape[-1]).transpose(2, 3)  # [B, nh, T', d]
+
+    q = project(module.query_conv, module.query_norm, module.query)
+    k = project(module.key_conv, module.key_norm, module.key)
+    v = project(module.value_conv, module.value_norm, module.value)
     batch, heads, length, head_dim = q.shape
     out = torch.zeros_like(q)
     half = module.window_size // 2 if module.window_size > 1 else length
@@ -113,6 +124,30 @@ def test_transformer_block_downsamples_and_keeps_padding_zero() -> None:
     assert out_mask.sum(dim=1).tolist() == [16, 6]
     assert torch.equal(out[1, :, 6:], torch.zeros(16, 10))
     assert block.ln1.eps == 1e-5 and block.attn.query_norm.eps == 1e-5
+
+
+def test_transformer_block_matches_the_formula() -> None:
+    """out = maxpool(x)·m + s_attn·MHCA(LN1(x)), then out + s_mlp·(MLP(LN2(out))·m); LN eps 1e-5."""
+    block = TransformerBlock(16, 4, stride=2, path_pdrop=0.1).eval()
+    scales = (block.drop_path_attn.scale, block.drop_path_mlp.scale, block.ln1.weight, block.ln2.bias)
+    with torch.no_grad():
+        for param in scales:
+            param.uniform_(0.5, 1.5)
+    mask = _mask([32, 11], 32)
+    x = torch.randn(2, 16, 32) * mask[:, None]
+    out, out_mask = block(x, mask)
+
+    def norm(layer: nn.LayerNorm, t: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(t.transpose(1, 2), (16,), layer.weight, layer.bias, 1e-5).transpose(1, 2)
+
+    attended, attended_mask = block.attn(norm(block.ln1, x), mask)
+    keep = attended_mask[:, None].float()
+    middle = F.max_pool1d(x, 3, stride=2, padding=1) * keep + block.drop_path_attn.scale * attended
+    first, second = block.mlp[0], block.mlp[3]
+    hidden = F.gelu(F.conv1d(norm(block.ln2, middle), first.weight, first.bias))
+    hidden = F.conv1d(hidden, second.weight, second.bias)
+    torch.testing.assert_close(out, middle + block.drop_path_mlp.scale * hidden * keep)
+    assert torch.equal(out_mask, attended_mask)
 
 
 def test_transformer_block_without_drop_path_has_no_scales() -> None:
