@@ -38,6 +38,18 @@ def test_convert_real_thumos_writes_annotation_and_class_list(
     assert f"wrote {out}: 212 videos (validation 212), 3358 instances, 20 classes" in stdout
 
 
+def test_convert_prints_every_file_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Diving_test.txt").write_text("video_test_1 1 2\n", encoding="utf-8")
+    (tmp_path / "videos").mkdir()
+    out = tmp_path / "anno.json"
+    argv = ["convert", "--dataset", "thumos14", "--src", str(tmp_path / "Diving_test.txt")]
+    assert main([*argv, "--videos", str(tmp_path / "videos"), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote {out}: 1 videos (validation 1), 1 instances, 1 classes in {tmp_path / 'anno.classes.txt'}",
+        f"wrote {tmp_path / 'anno.missing.txt'}: 1 missing videos",
+    ]
+
+
 def test_convert_blocked_list_and_one_line_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from tad_data.converters import DATASETS, convert_dataset, write_conversion
+from tad_data.annotations import class_list_path
+from tad_data.converters import DATASETS, convert_dataset, missing_list_path, output_path, write_conversion
 from tad_eval import load_blocked
 
 __all__ = ["add_command", "run_convert"]
@@ -38,14 +39,14 @@ def run_convert(args: argparse.Namespace) -> int:
     """Convert, write, and print one summary line per file written."""
     blocked = load_blocked(args.blocked)
     conversion = convert_dataset(args.dataset, args.src, videos_dir=args.videos, blocked=blocked)
-    paths = iter(write_conversion(conversion, args.out))
-    for written in conversion.outputs.values():
-        annotation_path, classes_path = next(paths), next(paths)
+    write_conversion(conversion, args.out)
+    for key, written in conversion.outputs.items():
+        annotation_path = output_path(args.out, key)
         per_subset = ", ".join(f"{subset} {len(written.subset(subset))}" for subset in written.subsets)
         print(
-            f"wrote {annotation_path}: {len(written.videos)} videos ({per_subset}), "
-            f"{written.num_instances} instances, {len(written.classes)} classes in {classes_path}"
+            f"wrote {annotation_path}: {len(written.videos)} videos ({per_subset}), {written.num_instances} "
+            f"instances, {len(written.classes)} classes in {class_list_path(annotation_path)}"
         )
     if conversion.missing_videos is not None:
-        print(f"wrote {next(paths)}: {len(conversion.missing_videos)} missing videos")
+        print(f"wrote {missing_list_path(args.out)}: {len(conversion.missing_videos)} missing videos")
     return 0
