@@ -18,19 +18,19 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import torch
 
 from tad_backbone.extract import ArrayFrames, FrameSource, extract_features
 from tad_backbone.memory import TrainerProfile, plan_training_memory
-from tad_backbone.videomae import ARCHITECTURES, VideoMAE, count_parameters, videomae_config
+from tad_backbone.videomae import ARCHITECTURES, Source, VideoMAE, count_parameters, videomae_config
 from tad_backbone.weights import convert_checkpoint, load_backbone
 from tad_eval.files import atomic_write
 
 __all__ = ["main", "parse_adapter_index"]
 
-_SOURCES = ("videomae", "mmaction", "videomaev2", "opentad")
 _AMP = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     convert = commands.add_parser("convert", help="convert an official checkpoint to safetensors + JSON")
-    convert.add_argument("--from", dest="source", choices=_SOURCES, required=True, help="checkpoint layout")
+    convert.add_argument(
+        "--from", dest="source", choices=get_args(Source), required=True, help="checkpoint layout"
+    )
     convert.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True, help="architecture")
     convert.add_argument("--adapter-index", type=parse_adapter_index, help="blocks of the adapters/ladders")
     convert.add_argument("--img-size", type=int, help="input size the weights were trained at (recorded)")

@@ -160,8 +160,6 @@ def videomae_config(arch: str, **overrides: object) -> VideoMAEConfig:
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    if overrides.get("adapter_index") is not None:
-        overrides["adapter_index"] = tuple(overrides["adapter_index"])  # type: ignore[arg-type]
     return dataclasses.replace(ARCHITECTURES[arch], **overrides)  # type: ignore[arg-type]
 
 
@@ -344,7 +342,10 @@ def is_adapter_key(name: str) -> bool:
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
-    """``(ViT parameters, adapter parameters)`` of a model, counted as the official code prints them."""
+    """``(ViT parameters, adapter parameters)`` of a model: adapters are ``blocks.N.adapter.*`` and ladders.
+
+    The official printout also counts the unused ``fc_norm`` (2·C parameters) as ViT; this model has none.
+    """
     vit = adapters = 0
     for name, param in model.named_parameters():
         if is_adapter_key(name):

@@ -21,7 +21,7 @@ import os
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import safetensors
 import safetensors.torch
@@ -30,8 +30,8 @@ import torch
 from tad_backbone.videomae import (
     ARCHITECTURES,
     ConvertedWeights,
+    Mode,
     VideoMAE,
-    VideoMAEConfig,
     checkpoint_filter_fn,
     count_parameters,
     is_adapter_key,
@@ -120,9 +120,9 @@ def convert_checkpoint(
     except ValueError as error:
         raise InputError(source_path, "keys", str(error)) from None
     index = adapter_index if adapter_index is not None else converted.adapter_index
-    config = _check_against_arch(converted.state_dict, arch, converted, index, source_path)
-    with torch.device("meta"):
-        vit_params, adapter_params = count_parameters(VideoMAE(config))
+    model = _check_against_arch(converted.state_dict, arch, converted, index, source_path)
+    config = model.config
+    vit_params, adapter_params = count_parameters(model)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -149,8 +149,8 @@ def _check_against_arch(
     converted: ConvertedWeights,
     index: tuple[int, ...] | None,
     path: object,
-) -> VideoMAEConfig:
-    """Build ``arch`` on the meta device and compare every shape; the ViT is checked first."""
+) -> VideoMAE:
+    """Compare every shape with ``arch`` built on the meta device (the ViT first); returns that model."""
     vit_only = {k: v for k, v in state_dict.items() if not is_adapter_key(k)}
     with torch.device("meta"):
         load_shapes_only(VideoMAE(videomae_config(arch)), vit_only, str(path))
@@ -162,8 +162,9 @@ def _check_against_arch(
     except ValueError as error:
         raise InputError(path, "adapter_index", str(error)) from None
     with torch.device("meta"):
-        load_shapes_only(VideoMAE(config), state_dict, str(path))
-    return config
+        model = VideoMAE(config)
+    load_shapes_only(model, state_dict, str(path))
+    return model
 
 
 def load_shapes_only(model: VideoMAE, state_dict: dict[str, torch.Tensor], source: str) -> None:
@@ -230,8 +231,8 @@ def _validate_meta(meta: Any, origin: object) -> None:
         )
     if meta.get("arch") not in ARCHITECTURES:
         raise InputError(origin, "arch", f"expected one of {sorted(ARCHITECTURES)}, got {meta.get('arch')!r}")
-    if meta.get("mode") not in ("frozen", "full", "adapter", "side"):
-        raise InputError(origin, "mode", f"expected frozen, full, adapter or side, got {meta.get('mode')!r}")
+    if meta.get("mode") not in get_args(Mode):
+        raise InputError(origin, "mode", f"expected one of {get_args(Mode)}, got {meta.get('mode')!r}")
 
 
 def load_backbone(
