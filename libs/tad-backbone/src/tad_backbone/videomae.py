@@ -398,6 +398,9 @@ class ConvertedWeights:
 #: Containers that hold the weights, in order of preference (OpenTAD's EMA weights are what it evaluates).
 _CONTAINERS = ("state_dict_ema", "state_dict", "model", "module")
 _OPENTAD_PREFIX = "backbone.model.backbone."
+#: Top-level weights the feature map never uses: classification heads and the final norms (the feature map
+#: is the last block's output; ``norm`` is an identity there and ``fc_norm`` only feeds a classifier).
+_UNUSED_PREFIXES = ("head.", "fc_norm.", "norm.")
 _MMACTION_RENAMES = (
     (re.compile(r"^patch_embed\.projection\."), "patch_embed.proj."),
     (re.compile(r"\.mlp\.layers\.0\.0\."), ".mlp.fc1."),
@@ -470,8 +473,7 @@ def _convert_videomae(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
     """Official VideoMAE fine-tuned weights (``model``): the block layout already matches ours."""
     if any(re.match(r"blocks\.\d+\.gamma_[12]$", k) for k in tensors):
         raise ValueError("layer-scale weights (blocks.N.gamma_1) are not part of the AdaTAD ViT")
-    dropped = ("head.", "fc_norm.", "norm.")
-    state_dict = {k: v for k, v in tensors.items() if not k.startswith(dropped)}
+    state_dict = _backbone_weights(tensors, "")
     if "pos_embed" not in state_dict:
         state_dict["pos_embed"] = _default_position_table(state_dict)
     return state_dict
@@ -490,12 +492,7 @@ def _convert_videomaev2(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.
 
 def _convert_mmaction(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """mmaction2 released weights (``state_dict``): strip ``backbone.``, rename FFN and patch embedding."""
-    state_dict = {}
-    for key, value in tensors.items():
-        if not key.startswith("backbone.") or key.startswith("backbone.fc_norm."):
-            continue  # cls_head.* and the unused fc_norm
-        state_dict[_rename_mmaction(key.removeprefix("backbone."))] = value
-    return state_dict
+    return {_rename_mmaction(k): v for k, v in _backbone_weights(tensors, "backbone.").items()}
 
 
 def _convert_opentad(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -505,16 +502,17 @@ def _convert_opentad(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Ten
     ``ladders.adapters.J.*`` become ``ladders.J.*``. Detector keys (projection, neck, head) are left to
     the detection head's converter.
     """
-    state_dict = {}
-    for key, value in tensors.items():
-        key = key.removeprefix("module.")
-        if not key.startswith(_OPENTAD_PREFIX):
-            continue
-        key = key.removeprefix(_OPENTAD_PREFIX)
-        if key.startswith("fc_norm."):
-            continue
-        state_dict[_rename_mmaction(key).replace("ladders.adapters.", "ladders.")] = value
-    return state_dict
+    unwrapped = {k.removeprefix("module."): v for k, v in tensors.items()}
+    return {
+        _rename_mmaction(k).replace("ladders.adapters.", "ladders."): v
+        for k, v in _backbone_weights(unwrapped, _OPENTAD_PREFIX).items()
+    }
+
+
+def _backbone_weights(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors under ``prefix``, without it, minus classification heads and unused final norms."""
+    inner = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+    return {k: v for k, v in inner.items() if not k.startswith(_UNUSED_PREFIXES)}
 
 
 def _rename_mmaction(key: str) -> str:
