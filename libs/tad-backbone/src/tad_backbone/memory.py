@@ -66,6 +66,7 @@ __all__ = [
 DType = Literal["fp32", "fp16", "bf16"]
 _RESIDUAL_BYTES = 4  # autocast adds half-precision branches to a float32 residual stream
 _LN_STATS_BYTES = 16  # mean and rstd (float32) of two LayerNorms per token
+_VALUE_BYTES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2}  # one activation value under each dtype
 
 
 class SavedTensorMeter:
@@ -203,7 +204,7 @@ def activation_bytes_per_token(config: VideoMAEConfig, dtype: DType) -> dict[str
 
 
 def _token_costs(config: VideoMAEConfig, dtype: DType) -> _TokenCosts:
-    a = 4 if dtype == "fp32" else 2
+    a = _VALUE_BYTES[dtype]
     r = _RESIDUAL_BYTES
     c, m, d, h = config.embed_dim, config.mlp_dim, config.adapter_dim, config.num_heads
     extras = _LN_STATS_BYTES + 4 * h
@@ -247,7 +248,7 @@ def _patch_input_bytes(config: VideoMAEConfig, frames: int, img: int, batch: int
     """The normalised clip kept by the patch embedding when its weights train (full mode)."""
     if config.mode != "full":
         return 0
-    return (4 if dtype == "fp32" else 2) * batch * 3 * frames * img * img
+    return _VALUE_BYTES[dtype] * batch * 3 * frames * img * img
 
 
 def _stored_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int, dtype: DType) -> list[int]:
@@ -294,7 +295,7 @@ def _drop_path_mask_bytes(config: VideoMAEConfig, frames: int, batch: int, dtype
     """The two per-chunk stochastic-depth masks of each block (blocks with a non-zero drop rate)."""
     chunks = batch * math.ceil(frames / config.chunk_frames)
     rates = torch.linspace(0, config.drop_path_rate, config.depth, device="cpu").tolist()
-    return [2 * chunks * (4 if dtype == "fp32" else 2) if rate > 0 else 0 for rate in rates]
+    return [2 * chunks * _VALUE_BYTES[dtype] if rate > 0 else 0 for rate in rates]
 
 
 def _working_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int, dtype: DType) -> list[int]:
@@ -362,7 +363,7 @@ def _detector_activation_bytes(length: int, trainer: TrainerProfile, dtype: DTyp
     """
     if not trainer.detector:
         return 0
-    a = 4 if dtype == "fp32" else 2
+    a = _VALUE_BYTES[dtype]
     dim, heads = trainer.detector_dim, trainer.detector_heads
     lengths = [length, length] + [max(1, length >> s) for s in range(1, 6)]  # 2 stem + 5 branch blocks
     per_position = 2 * _RESIDUAL_BYTES * dim + a * (6 * dim + 8 * dim)
