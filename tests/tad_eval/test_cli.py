@@ -151,6 +151,25 @@ def test_default_subset_falls_back_to_the_only_subset(tmp_path, anet_gt, pred_js
     assert result.returncode == 0 and "subset 'training'" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("subsets", "evaluated"),
+    [
+        ({"va": "Validation", "te": "Test"}, "test"),  # ActionFormer: "Validation" is THUMOS val (training)
+        ({"va": "training", "te": "validation"}, "validation"),  # OpenTAD, tad-data: test is "validation"
+    ],
+)
+def test_thumos14_default_subset_is_the_test_set_in_both_layouts(write_json, pred_json, subsets, evaluated):
+    database = {
+        video: {"subset": subset, "duration": 100.0, "annotations": [{"segment": [0, 10], "label": "A"}]}
+        for video, subset in subsets.items()
+    }
+    gt = write_json("gt.json", {"database": database})
+    result = run("--gt", gt, "--pred", pred_json({"te": [(0, 10, "A", 1)]}), "--dataset", "thumos14")
+    assert result.returncode == 0, result.stderr
+    assert f"subset {evaluated!r}" in result.stdout and "1 videos" in result.stdout
+    assert result.stdout.count("100.00") == 6  # the test video's perfect prediction, at 5 tIoUs + average
+
+
 def test_plot_writes_pngs_and_matplotlib_is_not_imported_without_it(tmp_path):
     gt, pred = EXAMPLES / "thumos14_mini_gt.json", EXAMPLES / "thumos14_mini_pred.json"
     result = run("--gt", gt, "--pred", pred, "--dataset", "thumos14", "--plot", tmp_path / "plots")

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--subset",
         help="evaluate this subset (case-insensitive); default: the dataset's evaluation subset "
-        "(" + ", ".join(f"{name}: {p.default_subset}" for name, p in PRESETS.items()) + "), "
+        "(" + ", ".join(f"{name}: {'/'.join(p.default_subsets)}" for name, p in PRESETS.items()) + "; "
+        "the first the file has), "
         "or the only subset of the file",
     )
     parser.add_argument(
@@ -107,14 +108,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _load_truth(args: argparse.Namespace, preset: DatasetPreset) -> GroundTruth:
-    """The ground truth of --subset, else of the dataset's default subset, else of the file's only subset."""
-    subset = args.subset if args.subset is not None else preset.default_subset
+    """The ground truth of --subset, else of the first of the dataset's evaluation subsets the file has,
+    else of the file's only subset."""
+    subset = args.subset if args.subset is not None else preset.default_subsets[0]
     try:
         return load_ground_truth(args.gt, subset, blocked=args.blocked, clean=not args.raw_gt)
     except SubsetError as error:
-        if args.subset is not None or len(error.available) != 1:
+        if args.subset is not None:
             raise
-        return load_ground_truth(args.gt, error.available[0], blocked=args.blocked, clean=not args.raw_gt)
+        available = {name.lower(): name for name in error.available}
+        fallback = [available[name] for name in preset.default_subsets[1:] if name in available]
+        if not fallback and len(error.available) == 1:
+            fallback = error.available
+        if not fallback:
+            raise
+        return load_ground_truth(args.gt, fallback[0], blocked=args.blocked, clean=not args.raw_gt)
 
 
 def _report(

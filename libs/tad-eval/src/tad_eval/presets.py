@@ -23,7 +23,10 @@ class DatasetPreset:
 
     name: DatasetName  # the CLI's --dataset value
     tiou_thresholds: tuple[float, ...]  # detection mAP thresholds
-    default_subset: str | None  # the evaluation subset of the usual annotation file (case-insensitive)
+    # Names of the evaluation subset, most specific first (case-insensitive); the first one the file has
+    # is evaluated. Official/ActionFormer files name the THUMOS14 test set "Test"; OpenTAD's and
+    # tad-data's files call the labelled evaluation split "validation" (their "training" is THUMOS val).
+    default_subsets: tuple[str, ...]
     top_k: tuple[int, ...] = ()  # also report Recall@k x #GT for these k (Ego4D-MQ)
 
 
@@ -31,12 +34,12 @@ _TENTHS_1_TO_5 = (0.1, 0.2, 0.3, 0.4, 0.5)
 _TENTHS_1_TO_9 = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 PRESETS: dict[str, DatasetPreset] = {
-    "thumos14": DatasetPreset("thumos14", (0.3, 0.4, 0.5, 0.6, 0.7), "test"),
-    "anet": DatasetPreset("anet", tuple(np.linspace(0.5, 0.95, 10).tolist()), "validation"),
-    "epic": DatasetPreset("epic", _TENTHS_1_TO_5, "val"),
-    "ego4d": DatasetPreset("ego4d", _TENTHS_1_TO_5, "val", top_k=(1, 5)),
-    "multithumos": DatasetPreset("multithumos", _TENTHS_1_TO_9, "validation"),
-    "charades": DatasetPreset("charades", _TENTHS_1_TO_9, "testing"),
+    "thumos14": DatasetPreset("thumos14", (0.3, 0.4, 0.5, 0.6, 0.7), ("test", "validation")),
+    "anet": DatasetPreset("anet", tuple(np.linspace(0.5, 0.95, 10).tolist()), ("validation",)),
+    "epic": DatasetPreset("epic", _TENTHS_1_TO_5, ("val", "validation")),
+    "ego4d": DatasetPreset("ego4d", _TENTHS_1_TO_5, ("val", "validation"), top_k=(1, 5)),
+    "multithumos": DatasetPreset("multithumos", _TENTHS_1_TO_9, ("test", "validation")),
+    "charades": DatasetPreset("charades", _TENTHS_1_TO_9, ("testing", "validation")),
 }
 
 
