@@ -116,6 +116,22 @@ def test_head_initialisation(tiny_projection, tiny_head) -> None:
     assert all(b.abs().sum().item() == 0 for b in projection_biases if b is not None)
 
 
+def test_regression_is_relu_of_the_scaled_head_per_level(tiny_projection, tiny_head) -> None:
+    """reg = ReLU(scale_l · reg_head(feat)), with each level's own scale (a negative one zeroes positives)."""
+    model = ActionFormer(tiny_projection, tiny_head).eval()
+    with torch.no_grad():
+        for level, scale in enumerate(model.rpn_head.scale):
+            scale.scale.fill_(-2.0 if level == 0 else 0.5 * level)
+    raw: list[torch.Tensor] = []
+    model.rpn_head.reg_head.register_forward_hook(lambda module, args, out: raw.append(out))
+    with torch.no_grad():
+        out = model(torch.randn(2, 24, 64), torch.ones(2, 64, dtype=torch.bool))
+    assert len(raw) == 6
+    for level, (offsets, head) in enumerate(zip(out.reg_offsets, raw, strict=True)):
+        torch.testing.assert_close(offsets, torch.relu(model.rpn_head.scale[level].scale * head))
+    assert bool((raw[0] > 0).any()) and bool((out.reg_offsets[0][raw[0] > 0] == 0).all())
+
+
 def test_detector_param_groups(tiny_projection, tiny_head) -> None:
     model = ActionFormer(tiny_projection, tiny_head)
     decay, no_decay = detector_param_groups(model, lr=1e-4, weight_decay=0.05)
