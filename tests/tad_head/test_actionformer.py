@@ -106,6 +106,20 @@ def test_position_encoding_is_rebuilt_scaled_and_stretched(tiny_head) -> None:
         model.projection.position_encoding(96)
 
 
+def test_position_encoding_is_added_after_the_embedding_on_valid_steps_only(tiny_head) -> None:
+    cfg = ProjectionConfig(in_channels=24, embed_dim=32, max_seq_len=64, use_abs_pe=True)
+    model = ActionFormer(cfg, tiny_head).eval()
+    seen: dict[str, torch.Tensor] = {}
+    model.projection.embed[-1].register_forward_hook(lambda module, args, out: seen.update(embedded=out[0]))
+    model.projection.stem[0].register_forward_pre_hook(lambda module, args: seen.update(stem_input=args[0]))
+    mask = torch.arange(64)[None] < 40
+    with torch.no_grad():
+        model(torch.randn(1, 24, 64) * mask[:, None], mask)
+    expected = seen["embedded"] + model.projection.pos_embed * mask[:, None]
+    torch.testing.assert_close(seen["stem_input"], expected)
+    assert torch.equal(seen["stem_input"][..., 40:], torch.zeros(1, 32, 24))
+
+
 def test_head_initialisation(tiny_projection, tiny_head) -> None:
     model = ActionFormer(tiny_projection, tiny_head)
     torch.testing.assert_close(model.rpn_head.cls_head.bias, torch.full((3,), -4.59511985013459))
