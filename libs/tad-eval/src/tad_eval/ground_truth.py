@@ -80,7 +80,16 @@ class GroundTruth:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """Human-readable notes about what cleaning dropped (empty when nothing was dropped)."""
+        """Human-readable notes about what cleaning dropped, or that it was off (``--raw-gt``).
+
+        Cleaned ground truth with nothing to drop gives no note; raw ground truth always says so, so a
+        RESULT.json states which protocol produced its numbers.
+        """
+        if not self.cleaned:
+            return (
+                "ground truth: raw (--raw-gt): zero-length and duplicate instances kept, as the "
+                "ActivityNet evaluation server does",
+            )
         total = len(self) + self.dropped_zero_length + self.dropped_duplicates
         notes = []
         if self.dropped_zero_length:
