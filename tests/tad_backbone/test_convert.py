@@ -70,6 +70,15 @@ def test_values_land_on_the_right_parameters(official_checkpoint) -> None:
     assert not any(k.startswith(("module", "projection", "neck", "rpn_head")) for k in converted)
 
 
+def test_opentad_ema_weights_are_preferred(official_checkpoint) -> None:
+    """A training checkpoint holds both; OpenTAD evaluates (and publishes) the EMA weights."""
+    checkpoint = official_checkpoint("opentad")
+    checkpoint["state_dict"] = {k: torch.zeros_like(v) for k, v in checkpoint["state_dict_ema"].items()}
+    converted = checkpoint_filter_fn(checkpoint).state_dict
+    ema = checkpoint["state_dict_ema"]["module.backbone.model.backbone.blocks.2.adapter.gamma"]
+    assert torch.equal(converted["blocks.2.adapter.gamma"], ema) and bool(ema.abs().sum() > 0)
+
+
 def test_official_videomae_weights_get_the_sinusoid_table(official_checkpoint) -> None:
     for source in ("videomae", "videomaev2"):
         converted = checkpoint_filter_fn(official_checkpoint(source))

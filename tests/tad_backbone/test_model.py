@@ -110,6 +110,8 @@ def test_forward_matches_a_hand_written_reference(tiny_config, random_video) -> 
     video = random_video(batch=2, frames=32, size=48)
     with torch.no_grad():
         torch.testing.assert_close(model(video), _reference_features(model, video), rtol=1e-4, atol=1e-4)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert len(norms) == 4 and all(m.eps == 1e-6 for m in norms)  # too small a difference to see above
 
 
 def _pop(stack: list) -> None:

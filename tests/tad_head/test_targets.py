@@ -61,6 +61,12 @@ def test_similar_lengths_give_multi_hot_labels() -> None:
     assert reg[3].tolist() == [1, 2]
 
 
+def test_similar_length_tolerance_is_one_thousandth() -> None:
+    """At point 3, C [2, 5] (len 3) and G [2, 5.002] (len 3.002) are both valid but 0.002 apart: no tie."""
+    cls, reg = _assign([[2.0, 5.0], [2.0, 5.002]], [0, 1], num_classes=2)
+    assert cls[3].tolist() == [1, 0] and reg[3].tolist() == [1, 2]
+
+
 def test_duplicate_gts_clamp_to_one() -> None:
     cls, _ = _assign([[2.0, 5.0], [2.0, 5.0]], [1, 1], num_classes=2)
     assert cls.max().item() == 1.0
