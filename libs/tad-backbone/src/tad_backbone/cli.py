@@ -56,14 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--from", dest="source", choices=get_args(Source), required=True, help="checkpoint layout"
     )
-    convert.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True, help="architecture")
+    convert.add_argument("--arch", choices=tuple(ARCHITECTURES), required=True, help="architecture")
     convert.add_argument("--adapter-index", type=parse_adapter_index, help="blocks of the adapters/ladders")
     convert.add_argument("--img-size", type=int, help="input size the weights were trained at (recorded)")
     convert.add_argument("input", type=Path, metavar="IN")
     convert.add_argument("output", type=Path, metavar="OUT")
 
     info = commands.add_parser("info", help="ViT and adapter parameter counts")
-    info.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
+    info.add_argument("--arch", choices=tuple(ARCHITECTURES), required=True)
     info.add_argument("--adapter-index", type=parse_adapter_index, help="blocks with adapters (default: all)")
     info.add_argument("--mode", choices=("adapter", "side"), default="adapter")
     info.add_argument("--adapter-ratio", type=float, default=0.25, help="bottleneck width / C")
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--out", type=Path, required=True, help="output .npy")
 
     plan = commands.add_parser("plan", help="estimate the peak training memory per GPU")
-    plan.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
+    plan.add_argument("--arch", choices=tuple(ARCHITECTURES), required=True)
     plan.add_argument("--frames", type=int, required=True, help="frames per video")
     plan.add_argument("--img", type=int, required=True, help="input size in pixels")
     plan.add_argument("--batch", type=int, default=1, help="videos per GPU")
