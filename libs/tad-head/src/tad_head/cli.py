@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from tad_eval import InputError, load_predictions, write_predictions
-from tad_head.fusion import fuse_classifier, load_classifier
+from tad_head.fusion import fuse_classifier, list_ids, load_classifier
 
 __all__ = ["main"]
 
@@ -51,7 +51,7 @@ def _fuse(args: argparse.Namespace) -> None:
     if dropped:
         print(
             f"tad-head fuse: warning: dropped {len(dropped)} video(s) missing from {args.classifier}: "
-            f"{', '.join(dropped[:10])}{' ...' if len(dropped) > 10 else ''}",
+            f"{list_ids(dropped, limit=10)}",
             file=sys.stderr,
         )
     try:

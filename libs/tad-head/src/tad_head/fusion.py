@@ -23,10 +23,15 @@ from tad_eval import InputError, Predictions
 from tad_eval.errors import describe_value
 from tad_eval.files import gc_paused, read_json
 
-__all__ = ["FusionMode", "VideoClassifier", "fuse_classifier", "load_classifier"]
+__all__ = ["FusionMode", "VideoClassifier", "fuse_classifier", "list_ids", "load_classifier"]
 
 FusionMode = Literal["product", "sqrt"]
 _MAX_LISTED = 50
+
+
+def list_ids(ids: list[str], limit: int = _MAX_LISTED) -> str:
+    """``"a, b, c ..."``: the first ``limit`` video ids for a message; an ellipsis when there are more."""
+    return ", ".join(ids[:limit]) + (" ..." if len(ids) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -143,9 +148,10 @@ def fuse_classifier(
         )
     missing = [video for video in predictions.videos if video not in classifier.scores]
     if missing and not allow_missing:
-        listed = ", ".join(missing[:_MAX_LISTED]) + (" ..." if len(missing) > _MAX_LISTED else "")
         raise InputError(
-            classifier.source, "results", f"{len(missing)} video(s) of {predictions.source} missing: {listed}"
+            classifier.source,
+            "results",
+            f"{len(missing)} video(s) of {predictions.source} missing: {list_ids(missing)}",
         )
     order = np.argsort(predictions.video_index, kind="stable")  # rows grouped by video, file order inside
     ends = np.cumsum(np.bincount(predictions.video_index, minlength=len(predictions.videos)))
