@@ -70,8 +70,8 @@ def test_sibling_pins_admit_the_current_versions_and_point_one_way() -> None:
     versions = {library: version(library) for library in LIBRARIES}
     depends_on: dict[str, set[str]] = {}
     for library in LIBRARIES:
-        siblings = [Requirement(text) for text in pyproject(library)["project"]["dependencies"]
-                    if Requirement(text).name in versions]
+        requirements = map(Requirement, pyproject(library)["project"]["dependencies"])
+        siblings = [requirement for requirement in requirements if requirement.name in versions]
         for requirement in siblings:
             assert requirement.specifier, f"{library}: {requirement.name} needs a version range"
             assert versions[requirement.name] in requirement.specifier, (

@@ -51,11 +51,10 @@ def test_evaluate_rule_writes_the_tad_eval_result(tmp_path: Path) -> None:
     result = run_snakemake(tmp_path, example_config())
     assert result.returncode == 0, result.stderr
     written = json.loads((tmp_path / "results" / "eval" / "mini.json").read_text())
-    expected = subprocess.run(
+    subprocess.run(
         [str(Path(sys.executable).parent / "tad-eval"), "--gt", str(EXAMPLES / "thumos14_mini_gt.json"),
          "--pred", str(EXAMPLES / "thumos14_mini_pred.json"), "--dataset", "thumos14",
          "--out", str(tmp_path / "direct.json")], capture_output=True, text=True, check=True)
-    assert expected.returncode == 0
     assert written == json.loads((tmp_path / "direct.json").read_text())
     assert (tmp_path / "logs" / "eval" / "mini.log").read_text().strip()
 
