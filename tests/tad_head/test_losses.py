@@ -51,6 +51,17 @@ def test_loss_normalizer_updates_before_use() -> None:
     assert restored.value.item() == normalizer.value.item() and restored.value.dtype == torch.float32
 
 
+def test_loss_normalizer_is_a_buffer_updated_in_place() -> None:
+    """DDP broadcasts into the buffer tensors it saw at wrapping time: a rebinding would leave it stale."""
+    normalizer = LossNormalizer(100.0)
+    buffer = normalizer.value
+    returned = normalizer.update(9)
+    assert normalizer.value is buffer and dict(normalizer.named_buffers()) == {"value": buffer}
+    assert list(normalizer.state_dict()) == ["value"]
+    returned += 1  # the returned divisor is a copy: autograd may hold it while the buffer moves on
+    assert buffer.item() == pytest.approx(90.9)
+
+
 def _toy() -> tuple:
     """Four points (stride 1); point 1 is positive with target distances (0.5, 2) and predicted (1, 1)."""
     points = make_points([4], [1], [(0, 100)])

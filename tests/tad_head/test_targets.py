@@ -88,3 +88,23 @@ def test_empty_ground_truth_and_bad_labels() -> None:
     assert cls.shape == (1, 12, 4) and reg.shape == (1, 12, 2) and cls.sum() == 0
     with pytest.raises(ValueError, match="outside"):
         _assign([[1.0, 4.0]], [3], num_classes=3)
+
+
+def test_ground_truth_is_moved_to_the_points_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loader tensors (CPU) meet points on the model's device (CUDA in training): both must be moved.
+
+    Points on the ``meta`` device stand in for a GPU; the per-video assignment is replaced by a recorder, so
+    the test checks where the inputs are placed without computing on ``meta``.
+    """
+    import tad_head.targets as targets
+
+    seen = []
+
+    def record(points, segments, labels, num_classes, cfg):
+        seen.append((segments.device, labels.device))
+        return points.new_zeros((points.shape[0], num_classes)), points.new_zeros((points.shape[0], 2))
+
+    monkeypatch.setattr(targets, "_assign_one", record)
+    points = make_points([8, 4], [1, 2], [(0, 4), (4, 10000)], device="meta")
+    assign_targets(points, [torch.tensor([[1.0, 3.0]])], [torch.tensor([0])], num_classes=2)
+    assert seen == [(torch.device("meta"), torch.device("meta"))]

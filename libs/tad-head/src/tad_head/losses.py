@@ -1,8 +1,8 @@
 """ActionFormer losses: sigmoid focal classification loss and DIoU regression loss over valid points.
 
 Both are summed and divided by a normalizer: during training an EMA of the number of positive points, kept
-in an explicit :class:`LossNormalizer` object that the training loop owns (and checkpoints via
-``state_dict``); during evaluation ``max(num_pos, 1)`` of the batch.
+in :class:`LossNormalizer`, a module with one buffer that the model owning it checkpoints with its state
+dict; during evaluation ``max(num_pos, 1)`` of the batch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from tad_head.targets import decode_segments
 
@@ -38,36 +38,38 @@ class LossConfig:
     focal_gamma: float = 2.0  # focal loss focusing exponent
 
 
-class LossNormalizer:
+class LossNormalizer(nn.Module):
     """The EMA of the positive-point count that divides both losses during training.
 
-    OpenTAD keeps it as the ``rpn_head.loss_normalizer`` buffer; here it is a small object the training loop
-    creates once (``LossNormalizer(cfg.normalizer_init)``, or seeded from
-    :func:`tad_head.actionformer.opentad_loss_normalizer`) and saves with ``state_dict``. The value is a
-    float32 scalar tensor like OpenTAD's buffer, so the arithmetic matches.
+    OpenTAD keeps it as the ``rpn_head.loss_normalizer`` buffer; here it is a small module with the float32
+    buffer ``value``, so it travels with the model that owns it: its state dict (checkpoints, EMA), its
+    device, and DDP's broadcast of buffers from rank 0 before each forward (OpenTAD's semantics). The
+    buffer is updated in place, because DDP broadcasts into the buffer tensors it found at wrapping time.
+    Seed it from an OpenTAD checkpoint with :func:`tad_head.actionformer.opentad_loss_normalizer`.
     """
 
+    value: Tensor
+
     def __init__(self, init: float = 100.0, momentum: float = 0.9) -> None:
-        self.value = torch.tensor(float(init), dtype=torch.float32)
+        super().__init__()
         self.momentum = momentum
+        self.register_buffer("value", torch.tensor(float(init), dtype=torch.float32))
 
     def update(self, num_pos: int) -> Tensor:
         """Fold this batch's positive count into the EMA and return the new value (the divisor to use).
 
         Args:
             num_pos: positive points in the batch; counts below 1 count as 1.
+
+        Returns:
+            A copy of the new value (the buffer itself changes again at the next update).
         """
-        self.value = self.momentum * self.value + (1 - self.momentum) * max(num_pos, 1)
-        return self.value
+        with torch.no_grad():
+            self.value.copy_(self.momentum * self.value + (1 - self.momentum) * max(num_pos, 1))
+        return self.value.clone()
 
-    def state_dict(self) -> dict[str, float]:
-        """The state to checkpoint."""
-        return {"value": float(self.value), "momentum": self.momentum}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        """Restore a state written by :meth:`state_dict`."""
-        self.value = torch.tensor(float(state["value"]), dtype=torch.float32)
-        self.momentum = float(state["momentum"])
+    def extra_repr(self) -> str:
+        return f"value={float(self.value):.4g}, momentum={self.momentum}"
 
 
 class DetectionLosses(NamedTuple):

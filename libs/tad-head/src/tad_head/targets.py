@@ -146,8 +146,9 @@ def assign_targets(
         raise ValueError(
             f"assign_targets: {len(gt_segments)} segment tensors but {len(gt_labels)} label tensors"
         )
+    # Ground truth usually comes from the data loader on the CPU while the points live on the model's device.
     pairs = [
-        _assign_one(points, segments.to(points), labels, num_classes, cfg)
+        _assign_one(points, segments.to(points), labels.to(points.device), num_classes, cfg)
         for segments, labels in zip(gt_segments, gt_labels, strict=True)
     ]
     return torch.stack([cls for cls, _ in pairs]), torch.stack([reg for _, reg in pairs])
