@@ -33,8 +33,8 @@ _STRIDES_10 = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 # name -> (projection fields without in_channels, head fields, target fields, loss fields)
 DETECTOR_PRESETS: dict[str, tuple[dict, dict, dict, dict]] = {
-    "thumos": ({"embed_dim": 512, "max_seq_len": 768}, {"num_classes": 20}, {}, {"normalizer_init": 100}),
-    "anet": (
+    "thumos14": ({"embed_dim": 512, "max_seq_len": 768}, {"num_classes": 20}, {}, {"normalizer_init": 100}),
+    "activitynet13": (
         {"embed_dim": 256, "use_abs_pe": True, "max_seq_len": 192},
         {"num_classes": 1, "embed_dim": 256},
         {},
@@ -60,13 +60,13 @@ DETECTOR_PRESETS: dict[str, tuple[dict, dict, dict, dict]] = {
         {},
         {},
     ),
-    "epic": (
+    "epic-kitchens-100": (
         {"mha_win_size": 9, "max_seq_len": 768, "input_pdrop": 0.2},
         {"num_classes": 293, "regression_ranges": ((0, 4), (2, 8), (4, 16), (8, 32), (16, 64), (32, 10000))},
         {},
         {"normalizer_init": 250, "label_smoothing": 0.1, "loss_weight": 0.5},
     ),
-    "ego4d": (
+    "ego4d-mq": (
         {
             "arch": (2, 2, 9),
             "mha_win_size": (17,) * 7 + (-1,) * 3,
@@ -97,7 +97,7 @@ DETECTOR_PRESETS: dict[str, tuple[dict, dict, dict, dict]] = {
 }
 
 
-def detector_preset(name: str, in_channels: int) -> DetectorPreset:
+def detector_preset(name: str, in_channels: int, num_classes: int) -> DetectorPreset:
     """The settings of one dataset for a backbone of width ``in_channels``.
 
     Args:
@@ -109,8 +109,8 @@ def detector_preset(name: str, in_channels: int) -> DetectorPreset:
     projection, head, targets, loss = DETECTOR_PRESETS[name]
     return DetectorPreset(
         projection=ProjectionConfig(in_channels=in_channels, **projection),
-        head=HeadConfig(**head),
+        head=HeadConfig(**{**head, "num_classes": num_classes}),
         targets=TargetConfig(**targets),
         loss=LossConfig(**loss),
-        postprocess=POSTPROCESS_PRESETS[name],
+        postprocess=POSTPROCESS_PRESETS[{"thumos14": "thumos", "activitynet13": "anet", "epic-kitchens-100": "epic", "ego4d-mq": "ego4d"}.get(name, name)],
     )
