@@ -70,6 +70,23 @@ def test_values_land_on_the_right_parameters(official_checkpoint) -> None:
     assert not any(k.startswith(("module", "projection", "neck", "rpn_head")) for k in converted)
 
 
+def test_conversion_reports_the_keys_it_did_not_use(official_checkpoint) -> None:
+    """Importers list every key that maps to nothing (here: fc_norm and the detector's keys)."""
+    converted = checkpoint_filter_fn(official_checkpoint("opentad", variant="adapter"))
+    prefix = "module.backbone.model.backbone."
+    assert converted.unused == (
+        prefix + "fc_norm.bias",
+        prefix + "fc_norm.weight",
+        "module.neck.fpn_norms.0.weight",
+        "module.projection.embed.0.conv.weight",
+        "module.rpn_head.cls_head.bias",
+        "module.rpn_head.cls_head.weight",
+        "module.rpn_head.loss_normalizer",
+    )
+    videomae = checkpoint_filter_fn(official_checkpoint("videomae"))
+    assert videomae.unused == ("fc_norm.bias", "fc_norm.weight", "head.bias", "head.weight")
+
+
 def test_opentad_ema_weights_are_preferred(official_checkpoint) -> None:
     """A training checkpoint holds both; OpenTAD evaluates (and publishes) the EMA weights."""
     checkpoint = official_checkpoint("opentad")

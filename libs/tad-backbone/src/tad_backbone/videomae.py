@@ -393,6 +393,7 @@ class ConvertedWeights:
     mode: Mode  # "frozen" (ViT only), "adapter" (TIA in blocks) or "side" (ladders)
     adapter_index: tuple[int, ...] | None  # blocks with adapters / feeding ladders; None without adapters
     adapter_ratio: float | None  # bottleneck width / C; None without adapters
+    unused: tuple[str, ...] = ()  # keys of the checkpoint's container that the conversion did not use
 
 
 #: Containers that hold the weights, in order of preference (OpenTAD's EMA weights are what it evaluates).
@@ -466,7 +467,10 @@ def checkpoint_filter_fn(checkpoint: Mapping[str, object], source: Source | None
     }[source]
     state_dict = converter(tensors)
     mode, adapter_index, ratio = _adapter_layout(state_dict)
-    return ConvertedWeights(state_dict, source, mode, adapter_index, ratio)
+    # The converters rename keys without copying tensors, so what they kept is known by identity.
+    kept = {id(value) for value in state_dict.values()}
+    unused = tuple(sorted(key for key, value in tensors.items() if id(value) not in kept))
+    return ConvertedWeights(state_dict, source, mode, adapter_index, ratio, unused)
 
 
 def _convert_videomae(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
