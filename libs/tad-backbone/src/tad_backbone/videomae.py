@@ -141,13 +141,15 @@ class VideoMAEConfig:
 
 
 #: The five released architectures (§2.6 of the reference): S, B, L, H with 16 px patches and
-#: VideoMAEv2-g with 14 px patches and MLP ratio 48/11.
+#: VideoMAEv2-g with 14 px patches and MLP ratio 48/11; plus ``tiny`` for tests and demos.
 ARCHITECTURES: dict[str, VideoMAEConfig] = {
     "s": VideoMAEConfig(embed_dim=384, depth=12, num_heads=6),
     "b": VideoMAEConfig(embed_dim=768, depth=12, num_heads=12),
     "l": VideoMAEConfig(embed_dim=1024, depth=24, num_heads=16),
     "h": VideoMAEConfig(embed_dim=1280, depth=32, num_heads=16),
     "g": VideoMAEConfig(embed_dim=1408, depth=40, num_heads=16, mlp_ratio=48 / 11, patch_size=14),
+    # Not a released model: a two-block ViT for tests, CPU demos and the synthetic-data pretraining.
+    "tiny": VideoMAEConfig(embed_dim=96, depth=2, num_heads=3, patch_size=8),
 }
 
 

@@ -1,0 +1,283 @@
+"""The ``tad-train`` command: train, infer, import released OpenTAD models, show configurations, extract.
+
+Every subcommand reads an experiment file (``--set section.field=value`` overrides it); bad input exits
+with status 2 and one line naming the file, the field and the value. ``train`` and ``infer`` also run under
+``torchrun --nproc_per_node=N -m tad_train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+_BAD_INPUT = 2
+
+_EXAMPLES = {
+    "train": """examples:
+  tad-data synth --out data/synth --videos 8 --classes 3 --seed 0
+  tad-train train libs/tad-train/examples/tiny.yaml --set data.root=data/synth --out work_dirs/tiny
+  torchrun --nproc_per_node=2 -m tad_train train workflows/experiments/thumos_s768.yaml --resume auto""",
+    "infer": """examples:
+  tad-train infer libs/tad-train/examples/tiny.yaml --set data.root=data/synth \\
+      --checkpoint work_dirs/tiny/checkpoints/last.pt --out results/tiny_pred.json
+  tad-eval --gt data/synth/annotations.json --pred results/tiny_pred.json --dataset thumos14""",
+    "import-opentad": """examples:
+  tad-train import-opentad adatad_thumos_s.pth --config workflows/experiments/thumos_s768.yaml \\
+      --out work_dirs/thumos_s768_released
+  tad-train infer workflows/experiments/thumos_s768.yaml \\
+      --checkpoint work_dirs/thumos_s768_released/checkpoint.pt --out results/thumos_s768_released.json""",
+    "config": """examples:
+  tad-train config libs/tad-train/examples/tiny.yaml --set data.root=data/synth
+  tad-train config workflows/experiments/thumos_g1536.yaml --set optimizer.backbone_lr=1e-4 --hash""",
+    "extract": """examples:
+  tad-train extract video.mp4 --weights vit_s.safetensors --img 160 --out video_feats.npy
+  tad-train extract video.mp4 --weights adatad_s.safetensors --mode adapter --device cuda --amp fp16 \\
+      --length 768 --out feats.npy""",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from tad_train import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="tad-train",
+        description="AdaTAD end to end: train, infer, import released OpenTAD models.",
+        epilog=_EXAMPLES["train"] + "\n" + _EXAMPLES["infer"].removeprefix("examples:"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tad-train {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, config: str | None = "positional") -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=_EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if config == "positional":
+            sub.add_argument("config", metavar="CONFIG", type=Path, help="experiment YAML file")
+        elif config == "option":
+            sub.add_argument("--config", type=Path, required=True, help="the experiment YAML file")
+        if config is not None:
+            sub.add_argument(
+                "--set",
+                dest="overrides",
+                action="append",
+                default=[],
+                metavar="KEY=VALUE",
+                help="override a setting, e.g. --set optimizer.lr=2e-4 (repeatable; values are YAML)",
+            )
+        return sub
+
+    train = command("train", "train an experiment (one process, or one per GPU under torchrun)")
+    train.add_argument("--out", type=Path, help="run folder (default: work_dirs/<experiment name>)")
+    train.add_argument(
+        "--resume",
+        metavar="auto|PATH",
+        help="continue from a checkpoint: 'auto' takes the newest complete one in OUT/checkpoints",
+    )
+    train.add_argument(
+        "--force-resume", action="store_true", help="resume even if the checkpoint's configuration differs"
+    )
+
+    infer = command("infer", "write the predictions of a checkpoint on the test subset")
+    infer.add_argument("--checkpoint", type=Path, required=True, help="tad-train checkpoint (.pt)")
+    infer.add_argument("--out", type=Path, required=True, help="predictions file (tad-eval JSON)")
+    infer.add_argument(
+        "--raw",
+        action="store_true",
+        help="class-agnostic output before classifier fusion (for tad-head fuse)",
+    )
+    infer.add_argument(
+        "--weights", choices=("ema", "model"), default="ema", help="which weights (default: EMA, if saved)"
+    )
+
+    imported = command(
+        "import-opentad", "turn a released OpenTAD AdaTAD checkpoint into a tad-train one", config="option"
+    )
+    imported.add_argument("checkpoint", metavar="CKPT", type=Path, help="OpenTAD .pth file")
+    imported.add_argument("--out", type=Path, required=True, help="folder for checkpoint.pt and import.json")
+
+    show = command("config", "print the resolved configuration")
+    show.add_argument("--hash", action="store_true", help="print only the configuration hash")
+
+    extract = command("extract", "pooled backbone features of a video file, [C, N] float32 .npy", config=None)
+    extract.add_argument("video", metavar="VIDEO", type=Path, help="video file (any format decord reads)")
+    extract.add_argument("--weights", type=Path, required=True, help="converted .safetensors (tad-backbone)")
+    extract.add_argument("--out", type=Path, required=True, help="output .npy")
+    extract.add_argument("--mode", choices=("frozen", "adapter", "side"), help="default: the weights' own")
+    extract.add_argument("--img", type=_positive, default=160, help="short-side resize and centre crop")
+    extract.add_argument("--length", type=_positive, help="interpolate to N steps (default ceil(frames / 2))")
+    extract.add_argument("--batch-chunks", type=_positive, default=4, help="16-frame chunks per forward")
+    extract.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; returns the exit status (0, 2 for bad input, 75 after a preemption checkpoint)."""
+    args = _parser().parse_args(argv)
+    from tad_eval import InputError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except (InputError, ValueError) as error:
+        print(f"tad-train {args.command}: error: {error}".replace("\n", " "), file=sys.stderr)
+    except OSError as error:
+        print(f"tad-train {args.command}: error: {error.filename}: {error.strerror}", file=sys.stderr)
+    return _BAD_INPUT
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tad_train.config import load_config
+    from tad_train.runtime import setup_runtime, shutdown_runtime
+    from tad_train.trainer import Trainer
+
+    config = load_config(args.config, args.overrides)
+    runtime = setup_runtime(config.trainer.device)
+    try:
+        trainer = Trainer(config, args.out or Path("work_dirs") / config.name, runtime)
+        return trainer.fit(args.resume, args.force_resume)
+    finally:
+        shutdown_runtime()
+
+
+def _infer(args: argparse.Namespace) -> int:
+    import torch
+
+    from tad_backbone import load_state_dict_checked, read_checkpoint
+    from tad_eval import InputError, write_predictions
+    from tad_train.config import load_config
+    from tad_train.evaluate import run_inference
+    from tad_train.model import build_model
+    from tad_train.runtime import setup_runtime, shutdown_runtime
+
+    config = load_config(args.config, args.overrides)
+    payload = read_checkpoint(args.checkpoint)
+    weights = (
+        payload.get(args.weights) if args.weights == "model" else payload.get("ema") or payload.get("model")
+    )
+    if not isinstance(weights, dict):
+        raise InputError(
+            args.checkpoint, args.weights, "not in the checkpoint (is it a tad-train checkpoint?)"
+        )
+    runtime = setup_runtime(config.trainer.device)
+    try:
+        torch.manual_seed(config.trainer.seed)
+        model = build_model(config, pretrained=False)
+        load_state_dict_checked(model, weights, str(args.checkpoint))
+        results = run_inference(config, model.to(runtime.device), runtime, raw=args.raw)
+        if results is not None:
+            write_predictions(args.out, results)
+            count = sum(len(v) for v in results.values())
+            print(f"{args.out}: {count} detections in {len(results)} videos")
+        return 0
+    finally:
+        shutdown_runtime()
+
+
+def _import_opentad(args: argparse.Namespace) -> int:
+    from tad_backbone import load_state_dict_checked, read_checkpoint
+    from tad_eval import atomic_write
+    from tad_train.checkpoints import write_checkpoint
+    from tad_train.config import config_hash, config_to_dict, dump_config, load_config
+    from tad_train.model import build_model, convert_opentad_checkpoint
+    from tad_train.trainer import library_versions
+
+    config = load_config(args.config, args.overrides)
+    checkpoint = read_checkpoint(args.checkpoint)
+    model = build_model(config, pretrained=False)
+    imported = convert_opentad_checkpoint(checkpoint, model, str(args.checkpoint))
+    load_state_dict_checked(model, imported.state_dict, str(args.checkpoint))
+    digest = hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()
+    state = model.state_dict()
+    write_checkpoint(
+        args.out / "checkpoint.pt",
+        {
+            "model": state,
+            "ema": state,
+            "epoch": checkpoint.get("epoch"),
+            "config_hash": config_hash(config),
+            "config": config_to_dict(config),
+            "source": {"file": str(args.checkpoint), "sha256": digest, "container": imported.container},
+            "versions": library_versions(),
+        },
+    )
+    with atomic_write(args.out / "config.yaml") as handle:
+        handle.write(dump_config(config))
+    report = {
+        "source": str(args.checkpoint),
+        "sha256": digest,
+        "container": imported.container,
+        "unused_keys": list(imported.unused),
+        "checkpoint": str(args.out / "checkpoint.pt"),
+    }
+    with atomic_write(args.out / "import.json") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    print(
+        f"{args.out / 'checkpoint.pt'}: {config.name} from {args.checkpoint} "
+        f"({imported.container or 'top level'}, sha256 {digest[:12]}); {len(imported.unused)} unused key(s)"
+        + (f": {', '.join(imported.unused)}" if imported.unused else "")
+    )
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from tad_train.config import config_hash, dump_config, load_config
+
+    config = load_config(args.config, args.overrides)
+    print(config_hash(config) if args.hash else dump_config(config), end="\n" if args.hash else "")
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from tad_backbone import extract_features, load_backbone
+    from tad_eval import atomic_write
+    from tad_train.video import VideoFrames
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    model = load_backbone(args.weights, mode=args.mode).to(device)
+    if args.img < model.config.patch_size:
+        raise ValueError(f"--img {args.img} is smaller than the model's {model.config.patch_size} px patch")
+    frames = VideoFrames(args.video, args.img)
+    amp = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.amp]
+    features = extract_features(model, frames, args.batch_chunks, args.length, amp)
+    with atomic_write(args.out, "wb") as handle:
+        np.save(handle, features.numpy().astype(np.float32))
+    print(
+        f"{args.out}: features {tuple(features.shape)} from {frames.num_frames} frames ({model.config.mode})"
+    )
+    return 0
+
+
+_COMMANDS = {
+    "train": _train,
+    "infer": _infer,
+    "import-opentad": _import_opentad,
+    "config": _config,
+    "extract": _extract,
+}

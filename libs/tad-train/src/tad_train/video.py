@@ -1,0 +1,42 @@
+"""Frames of a video file for the backbone: decoded with tad-data (decord) a batch at a time.
+
+The composition that makes ``tad-train extract`` (and detection in one's own videos) possible: tad-data
+decodes and resizes, tad-backbone's streaming extractor pulls batches through the ViT, so memory is
+bounded by the batch whatever the video's length.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tad_data import center_crop, open_video, read_frames, resize_short_side
+
+__all__ = ["VideoFrames"]
+
+
+class VideoFrames:
+    """A ``tad_backbone.FrameSource`` over a video file: short side resized to ``size``, centre-cropped.
+
+    Args:
+        path: any file decord opens.
+        size: the square side fed to the backbone (mmaction ``Resize((-1, size))`` + ``CenterCrop(size)``).
+        indices: the frames to use, in order (a sampling stride, say); None: every frame.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], size: int, indices: np.ndarray | None = None) -> None:
+        self.path = Path(path)
+        self.reader = open_video(self.path)
+        self.size = size
+        total = len(self.reader)
+        self.indices = np.arange(total) if indices is None else np.asarray(indices, dtype=np.int64)
+        self.num_frames = len(self.indices)
+        self.fps = float(self.reader.get_avg_fps())
+
+    def read(self, start: int, stop: int) -> torch.Tensor:
+        """uint8 frames ``start:stop`` of the selection as ``[3, n, size, size]``."""
+        frames = torch.from_numpy(read_frames(self.reader, self.indices[start:stop], self.path))
+        return center_crop(resize_short_side(frames.permute(3, 0, 1, 2), self.size), self.size)
