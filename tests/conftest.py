@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Helpers shared by several libraries' tests (e.g. official_layouts.py) import as top-level modules.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 #: Real public annotation files (see ../shared/data/README.md); read in place, never copied.
 #: TAD_SHARED_DATA points elsewhere when the checkout does not sit beside `shared/`.
 SHARED_DATA = Path(os.environ.get("TAD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from official_layouts import opentad_detector_state
 from tad_head import (
     ActionFormer,
     HeadConfig,
@@ -12,41 +13,6 @@ from tad_head import (
     convert_opentad_state,
     opentad_loss_normalizer,
 )
-
-
-def opentad_detector_state(
-    d: int, c_in: int, num_classes: int, device: str = "cpu"
-) -> dict[str, torch.Tensor]:
-    """The detector keys of an OpenTAD ActionFormer checkpoint (arch (2, 2, 5)), written from the key listing
-    in the architecture notes, not from tad-head's own modules. Values are random (constant for LN/scales)."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i in range(2):
-        shapes[f"projection.embed.{i}.conv.weight"] = (d, c_in if i == 0 else d, 3)
-        shapes[f"projection.embed.{i}.norm.weight"] = shapes[f"projection.embed.{i}.norm.bias"] = (d,)
-    for block in [f"stem.{i}" for i in range(2)] + [f"branch.{i}" for i in range(5)]:
-        prefix = f"projection.{block}"
-        for ln in ("ln1", "ln2"):
-            shapes[f"{prefix}.{ln}.weight"] = shapes[f"{prefix}.{ln}.bias"] = (d,)
-        for part in ("query", "key", "value"):
-            shapes[f"{prefix}.attn.{part}_conv.conv.weight"] = (d, 1, 3)
-            shapes[f"{prefix}.attn.{part}_norm.weight"] = shapes[f"{prefix}.attn.{part}_norm.bias"] = (d,)
-        for part in ("query", "key", "value", "proj"):
-            shapes[f"{prefix}.attn.{part}.weight"], shapes[f"{prefix}.attn.{part}.bias"] = (d, d, 1), (d,)
-        shapes[f"{prefix}.mlp.0.weight"], shapes[f"{prefix}.mlp.0.bias"] = (4 * d, d, 1), (4 * d,)
-        shapes[f"{prefix}.mlp.3.weight"], shapes[f"{prefix}.mlp.3.bias"] = (d, 4 * d, 1), (d,)
-        shapes[f"{prefix}.drop_path_attn.scale"] = shapes[f"{prefix}.drop_path_mlp.scale"] = (1, d, 1)
-    for level in range(6):
-        shapes[f"neck.fpn_norms.{level}.weight"] = shapes[f"neck.fpn_norms.{level}.bias"] = (d,)
-        shapes[f"rpn_head.scale.{level}.scale"] = ()
-    for branch in ("cls_convs", "reg_convs"):
-        for i in range(2):
-            shapes[f"rpn_head.{branch}.{i}.conv.weight"] = (d, d, 3)
-            shapes[f"rpn_head.{branch}.{i}.norm.weight"] = shapes[f"rpn_head.{branch}.{i}.norm.bias"] = (d,)
-    shapes["rpn_head.cls_head.weight"], shapes["rpn_head.cls_head.bias"] = (num_classes, d, 3), (num_classes,)
-    shapes["rpn_head.reg_head.weight"], shapes["rpn_head.reg_head.bias"] = (2, d, 3), (2,)
-    state = {f"module.{name}": torch.randn(shape, device=device) for name, shape in shapes.items()}
-    state["module.rpn_head.loss_normalizer"] = torch.tensor(87, device=device)  # the EMA copy may be int64
-    return state
 
 
 def _model(d: int = 32, c_in: int = 24, num_classes: int = 20) -> ActionFormer:
