@@ -419,8 +419,23 @@ def resolve_config(
         "scale_factor": window.scale_factor,
         "offset_frames": window.offset_frames,
     }
-    train_sampler = _build(SamplerConfig, sections["train_sampler"], "train_sampler", source, window_fields)
-    test_sampler = _build(SamplerConfig, sections["test_sampler"], "test_sampler", source, window_fields)
+    # Unless stated: THUMOS-style random windows for training and sliding windows for inference.
+    train_sampler = _build(
+        SamplerConfig,
+        sections["train_sampler"],
+        "train_sampler",
+        source,
+        window_fields,
+        SamplerConfig("random_trunc", **window_fields),
+    )
+    test_sampler = _build(
+        SamplerConfig,
+        sections["test_sampler"],
+        "test_sampler",
+        source,
+        window_fields,
+        SamplerConfig("sliding_window", **window_fields),
+    )
     backbone = _backbone(sections["backbone"], source)
 
     head_raw = sections["head"]
@@ -430,13 +445,9 @@ def resolve_config(
         else:
             num_classes = 1 if data.class_agnostic else len(read_classes(data))
     preset = detector_preset(dataset, in_channels=backbone.model.embed_dim, num_classes=num_classes)
-    projection = _build(
-        ProjectionConfig,
-        sections["projection"],
-        "projection",
-        source,
-        {"in_channels": backbone.model.embed_dim, "max_seq_len": window.size},
-        preset.projection,
+    _check_window(window, backbone.model, source)
+    projection = _projection(
+        sections["projection"], source, backbone.model.embed_dim, window, preset.projection
     )
     head = _build(
         HeadConfig,
@@ -471,6 +482,40 @@ def resolve_config(
     )
     _validate(config)
     return config
+
+
+def _check_window(window: WindowConfig, model: VideoMAEConfig, source: str) -> None:
+    if window.size <= 0 or window.scale_factor <= 0 or window.snippet_stride <= 0:
+        raise InputError(
+            source, "window", f"size, snippet_stride and scale_factor must be positive: {window}"
+        )
+    if window.frames % model.chunk_frames:
+        raise InputError(
+            source,
+            "window.size",
+            f"{window.size} steps x scale_factor {window.scale_factor} = {window.frames} frames, not a "
+            f"multiple of the backbone's {model.chunk_frames}-frame chunks",
+        )
+
+
+def _projection(
+    values: dict[str, Any], source: str, in_channels: int, window: WindowConfig, preset: ProjectionConfig
+) -> ProjectionConfig:
+    """The projection with ``max_seq_len = window.size``, which must be a multiple of its div factor."""
+    derived = {"in_channels": in_channels, "max_seq_len": window.size}
+    # A probe with max_seq_len 0 (a multiple of anything) tells the factor of these settings.
+    probe_values = {k: v for k, v in values.items() if k != "max_seq_len"}
+    probe = _build(
+        ProjectionConfig, probe_values, "projection", source, {**derived, "max_seq_len": 0}, preset
+    )
+    factor = max_div_factor(probe)
+    if window.size % factor:
+        raise InputError(
+            source,
+            "window.size",
+            f"{window.size} is not a multiple of the detector's {factor} (level strides x attention windows)",
+        )
+    return _build(ProjectionConfig, values, "projection", source, derived, preset)
 
 
 def _section(raw: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -641,25 +686,7 @@ def _type_name(annotation: Any) -> str:
 
 def _validate(config: ExperimentConfig) -> None:
     """Cross-field checks, each a one-line error naming the field."""
-    source, window, model = config.source, config.window, config.backbone.model
-    if window.size <= 0 or window.scale_factor <= 0 or window.snippet_stride <= 0:
-        raise InputError(
-            source, "window", f"size, snippet_stride and scale_factor must be positive: {window}"
-        )
-    if window.frames % model.chunk_frames:
-        raise InputError(
-            source,
-            "window.size",
-            f"{window.size} steps x scale_factor {window.scale_factor} = {window.frames} frames, not a "
-            f"multiple of the backbone's {model.chunk_frames}-frame chunks",
-        )
-    factor = max_div_factor(config.projection)
-    if window.size % factor:
-        raise InputError(
-            source,
-            "window.size",
-            f"{window.size} is not a multiple of the detector's {factor} (level strides x attention windows)",
-        )
+    source, model = config.source, config.backbone.model
     if config.train_sampler.method not in ("random_trunc", "resize"):
         raise InputError(
             source,
@@ -762,7 +789,7 @@ def dump_config(config: ExperimentConfig) -> str:
 
 def config_hash(config: ExperimentConfig) -> str:
     """sha256 of every setting that changes the trained weights (see ``_NOT_HASHED``)."""
-    values = config_to_dict(config)
+    values = _numbers_as_floats(config_to_dict(config))
     for dotted in _NOT_HASHED:
         node = values
         *parents, last = dotted.split(".")
@@ -770,3 +797,14 @@ def config_hash(config: ExperimentConfig) -> str:
             node = node[part]
         node.pop(last, None)
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _numbers_as_floats(value: Any) -> Any:
+    """Equal settings hash equally: 100 (a preset's int) and 100.0 (read from a float field)."""
+    if isinstance(value, dict):
+        return {key: _numbers_as_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_floats(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
