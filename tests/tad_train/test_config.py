@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tad_backbone import ARCHITECTURES
 from tad_eval import PRESETS, InputError
 from tad_head import detector_preset

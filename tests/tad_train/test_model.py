@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from official_layouts import make_official_checkpoint, opentad_detector_state
 
+from official_layouts import make_official_checkpoint, opentad_detector_state
 from tad_backbone import convert_checkpoint, load_backbone
 from tad_eval import InputError
 from tad_head import (

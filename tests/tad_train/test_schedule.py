@@ -11,7 +11,7 @@ from tad_train import WarmupCosineSchedule
 
 
 def opentad_rates(base: float, warmup: int, total: int, eta_min: float, steps: int) -> list[float]:
-    """OpenTAD's chainable form (opentad/cores/scheduler.py), iteration by iteration, written from its formulas."""
+    """OpenTAD's chainable form (opentad/cores/scheduler.py), step by step, written from its formulas."""
     rates, lr = [], 0.0
     for k in range(steps):
         if k == 0:
