@@ -50,10 +50,19 @@ def tiny_yaml() -> Path:
 
 
 def train_in_process(config: ExperimentConfig, out: Path, resume: str | None = None) -> Trainer:
-    """Train ``config`` into ``out`` in this process (CPU) and return the finished trainer."""
-    trainer = Trainer(config, out, setup_runtime("cpu"))
-    assert trainer.fit(resume) == 0
-    torch.use_deterministic_algorithms(False)
+    """Train ``config`` into ``out`` in this process (CPU, one thread) and return the finished trainer.
+
+    Session fixtures run before the suite's one-thread fixture; two OpenMP threads on a busy 2-core machine
+    made this 20x slower.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(config, out, setup_runtime("cpu"))
+        assert trainer.fit(resume) == 0
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(False)
     return trainer
 
 
