@@ -5,6 +5,7 @@ Importing this package never imports torch or matplotlib (plots live in :mod:`ta
 
 from tad_eval.datasets import DATASETS, canonical_dataset
 from tad_eval.detection import DetectionResult, average_precision, check_thresholds, evaluate_detection
+from tad_eval.diagnose import CHARACTERISTIC_SCALES, Diagnosis, diagnose_detection
 from tad_eval.errors import InputError
 from tad_eval.files import atomic_write
 from tad_eval.ground_truth import (
@@ -25,12 +26,14 @@ from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHARACTERISTIC_SCALES",
     "DATASETS",
     "canonical_dataset",
     "DUPLICATE_TOLERANCE_S",
     "PRESETS",
     "DatasetPreset",
     "DetectionResult",
+    "Diagnosis",
     "GroundTruth",
     "InputError",
     "Predictions",
@@ -42,6 +45,7 @@ __all__ = [
     "average_precision",
     "check_thresholds",
     "clean_instances",
+    "diagnose_detection",
     "evaluate_detection",
     "evaluate_proposals",
     "load_blocked",

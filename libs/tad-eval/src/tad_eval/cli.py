@@ -6,6 +6,8 @@
 
 Prints a table (mAP in % per threshold and the average) on stdout and warnings on stderr; writes
 RESULT.json atomically. Bad input exits with code 2 and one line naming the file and the field.
+
+``tad-eval diagnose ...`` runs the error analysis instead (:mod:`tad_eval.diagnose_cli`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="tad-eval",
         description="Temporal action detection mAP, equal to the ActivityNet official evaluator.",
         epilog="Ground truth is cleaned (zero-length and duplicate instances dropped) unless --raw-gt. "
-        "Equal scores rank in prediction-file order.",
+        "Equal scores rank in prediction-file order. "
+        "Error analysis (DETAD): tad-eval diagnose --help.",
     )
     parser.add_argument(
         "--gt", required=True, help="ground truth: ActivityNet-layout JSON, or THUMOS14 txt folder/file"
@@ -71,10 +74,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit code (0, or 2 for bad input)."""
-    args = _parser().parse_args(argv)
+    """Run the command, or ``tad-eval diagnose ...``; returns the exit code (0, or 2 for bad input)."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["diagnose"]:
+        from tad_eval.diagnose_cli import run_diagnose  # imported only for the subcommand
+
+        return report_input_errors(run_diagnose, arguments[1:])
+    return report_input_errors(_run, _parser().parse_args(arguments))
+
+
+def report_input_errors(run: Callable[[Any], int], arguments: Any) -> int:
+    """``run(arguments)``, with bad input printed as one ``tad-eval: error:`` line and exit code 2."""
     try:
-        return _run(args)
+        return run(arguments)
     except InputError as error:
         print(f"tad-eval: error: {error}", file=sys.stderr)
     except OSError as error:  # filename2: the target of a failed rename (--out is a folder)

@@ -1,8 +1,13 @@
 """TEMPORARY shim (replaced by the coherence-libs branch): canonical dataset names."""
 
 DATASETS = ("thumos14", "activitynet13", "epic-kitchens-100", "ego4d-mq", "multithumos", "charades")
-_ALIASES = {"thumos": "thumos14", "anet": "activitynet13", "activitynet": "activitynet13",
-            "epic": "epic-kitchens-100", "ego4d": "ego4d-mq"}
+_ALIASES = {
+    "thumos": "thumos14",
+    "anet": "activitynet13",
+    "activitynet": "activitynet13",
+    "epic": "epic-kitchens-100",
+    "ego4d": "ego4d-mq",
+}
 
 
 def canonical_dataset(name: str) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "AlignedPredictions",
     "GroupPairs",
     "align_predictions",
+    "greedy_assignment",
     "greedy_match",
     "group_pairs",
     "rank_within_group",
@@ -91,6 +92,7 @@ class AlignedPredictions:
     ignored_videos: int  # predictions dropped because their video is not in the ground truth
     ignored_labels: int  # predictions dropped because their label is not a ground-truth class
     warnings: tuple[str, ...]
+    rows: np.ndarray  # int64 [N]: each prediction's row in the Predictions it came from
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -132,6 +134,7 @@ def align_predictions(
         ignored_videos=int(np.count_nonzero(~known_video)),
         ignored_labels=int(np.count_nonzero(known_video & ~keep)),
         warnings=warnings,
+        rows=order,
     )
 
 
@@ -295,9 +298,23 @@ def greedy_match(
     Returns:
         bool ``[T, N]``.
     """
+    return greedy_assignment(pairs, num_predictions, num_instances, thresholds) >= 0
+
+
+def greedy_assignment(
+    pairs: GroupPairs, num_predictions: int, num_instances: int, thresholds: np.ndarray
+) -> np.ndarray:
+    """The instance each prediction matches under greedy matching in evaluation order.
+
+    Args: as :func:`greedy_match`.
+
+    Returns:
+        int64 ``[T, N]``: the ground-truth row prediction n matched at threshold t, -1 for a false
+        positive.
+    """
     rounds = _rounds(pairs, thresholds)
     matched = np.zeros((thresholds.shape[0], num_instances), dtype=bool)
-    true_positive = np.zeros((thresholds.shape[0], num_predictions), dtype=bool)
+    assignment = np.full((thresholds.shape[0], num_predictions), -1, dtype=np.int64)
     for r in range(rounds.round_start.shape[0] - 1):
         # One prediction per group in this round: their instances are disjoint, no conflicts.
         first, last = rounds.round_start[r], rounds.round_start[r + 1]
@@ -309,9 +326,10 @@ def greedy_match(
             position, rounds.first_pair[first:last] - begin, axis=1
         )  # [T, predictions]
         threshold_index, which = np.nonzero(best < end - begin)
-        matched[threshold_index, rows[best[threshold_index, which]]] = True
-        true_positive[threshold_index, rounds.prediction[first + which]] = True
-    return true_positive
+        instance = rows[best[threshold_index, which]]
+        matched[threshold_index, instance] = True
+        assignment[threshold_index, rounds.prediction[first + which]] = instance
+    return assignment
 
 
 @dataclass(frozen=True)

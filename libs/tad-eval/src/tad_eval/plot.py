@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from tad_eval.detection import DetectionResult
 from tad_eval.files import atomic_write
 
-__all__ = ["plot_detection"]
+__all__ = ["plot_detection", "save_png"]
 
 
 def plot_detection(result: DetectionResult, folder: str | Path) -> list[Path]:
@@ -27,8 +27,8 @@ def plot_detection(result: DetectionResult, folder: str | Path) -> list[Path]:
         The two written files.
     """
     folder = Path(folder)
-    curve = _save(_map_curve(result), folder / "map_vs_tiou.png")
-    bars = _save(_class_bars(result), folder / "per_class_ap.png")
+    curve = save_png(_map_curve(result), folder / "map_vs_tiou.png")
+    bars = save_png(_class_bars(result), folder / "per_class_ap.png")
     return [curve, bars]
 
 
@@ -61,7 +61,8 @@ def _class_bars(result: DetectionResult) -> Figure:
     return figure
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_png(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` to ``path`` atomically (100 dpi) and return the path."""
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)
     return path

@@ -35,7 +35,9 @@ _TENTHS_1_TO_9 = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 PRESETS: dict[str, DatasetPreset] = {
     "thumos14": DatasetPreset("thumos14", (0.3, 0.4, 0.5, 0.6, 0.7), ("test", "validation")),
-    "activitynet13": DatasetPreset("activitynet13", tuple(np.linspace(0.5, 0.95, 10).tolist()), ("validation",)),
+    "activitynet13": DatasetPreset(
+        "activitynet13", tuple(np.linspace(0.5, 0.95, 10).tolist()), ("validation",)
+    ),
     "epic-kitchens-100": DatasetPreset("epic-kitchens-100", _TENTHS_1_TO_5, ("val", "validation")),
     "ego4d-mq": DatasetPreset("ego4d-mq", _TENTHS_1_TO_5, ("val", "validation"), top_k=(1, 5)),
     "multithumos": DatasetPreset("multithumos", _TENTHS_1_TO_9, ("test", "validation")),
