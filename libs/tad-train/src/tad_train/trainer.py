@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import math
 import signal
 import sys
@@ -354,6 +355,14 @@ class Trainer:
                     names.append(f"epoch_{self.epoch}.pt")
                 self._save(*names)
                 self._maybe_evaluate()
+            digests = self._rank_digests()
+            self.log.write(
+                {"event": "done", "epoch": self.epoch, "step": self.step, "rank_digests": digests},
+                self.step,
+                {},
+            )
+            if len(set(digests)) > 1:
+                self._say(f"warning: the processes ended with different weights: {digests}")
             self._say(
                 f"training done: {self.epoch} epochs, {self.step} iterations, weights in "
                 f"{self.checkpoint_dir}"
@@ -446,6 +455,18 @@ class Trainer:
                 ema_value.copy_(decay * ema_value + (1.0 - decay) * value)
             else:
                 ema_value.copy_(value)
+
+    def _rank_digests(self) -> list[str]:
+        """sha256 of each process's model state, in rank order: DDP keeps them equal, this shows it does."""
+        digest = hashlib.sha256()
+        for name, value in self.model.state_dict().items():
+            digest.update(name.encode())
+            digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        if not self.runtime.distributed:
+            return [digest.hexdigest()]
+        digests: list[str | None] = [None] * self.runtime.world
+        dist.all_gather_object(digests, digest.hexdigest())
+        return [str(d) for d in digests]
 
     def _agree(self, flag: bool) -> bool:
         """True on every process when any process has ``flag`` (so all stop at the same iteration)."""
