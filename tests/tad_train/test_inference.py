@@ -17,8 +17,15 @@ NO_DECAY = PostProcessConfig(nms=NMSConfig("hard", iou_threshold=0.99, max_seg_n
 
 
 def _window(index: int, start_step: int, segments: list, scores: list, labels: list, duration: float = 20.0):
-    meta = {"video_id": "v", "duration": duration, "fps": FPS, "snippet_stride": STRIDE, "offset_frames": 0,
-            "window_start_frame": start_step * STRIDE, "resize_length": None}
+    meta = {
+        "video_id": "v",
+        "duration": duration,
+        "fps": FPS,
+        "snippet_stride": STRIDE,
+        "offset_frames": 0,
+        "window_start_frame": start_step * STRIDE,
+        "resize_length": None,
+    }
     dets = Detections(torch.tensor(segments, dtype=torch.float32), torch.tensor(scores), torch.tensor(labels))
     return WindowCandidates(index, meta, dets)
 
@@ -27,9 +34,12 @@ def test_windows_are_shifted_into_the_video_grid_then_converted_to_seconds() -> 
     windows = [_window(0, 0, [[2.0, 6.0]], [0.9], [1]), _window(1, 16, [[1.0, 3.0]], [0.8], [0])]
     results = video_results(windows, NO_DECAY, classes=("a", "b"))
     # window 2 starts at step 16: [17, 19] steps of 4 frames at 10 fps = [6.8, 7.6] s
-    assert results == {"v": [{"segment": [0.8, 2.4], "label": "b", "score": pytest.approx(0.9)},
-                             {"segment": [pytest.approx(6.8), pytest.approx(7.6)], "label": "a",
-                              "score": pytest.approx(0.8)}]}
+    assert results == {
+        "v": [
+            {"segment": [0.8, 2.4], "label": "b", "score": pytest.approx(0.9)},
+            {"segment": [pytest.approx(6.8), pytest.approx(7.6)], "label": "a", "score": pytest.approx(0.8)},
+        ]
+    }
 
 
 def test_segments_are_clipped_to_the_video_before_nms() -> None:
@@ -49,8 +59,15 @@ def test_overlapping_windows_are_suppressed_once_per_video() -> None:
 
 
 def test_resized_videos_use_the_duration_and_agnostic_labels() -> None:
-    meta = {"video_id": "w", "duration": 30.0, "fps": 15.0, "snippet_stride": 4, "offset_frames": 0,
-            "window_start_frame": 0, "resize_length": 192}
+    meta = {
+        "video_id": "w",
+        "duration": 30.0,
+        "fps": 15.0,
+        "snippet_stride": 4,
+        "offset_frames": 0,
+        "window_start_frame": 0,
+        "resize_length": 192,
+    }
     dets = Detections(torch.tensor([[48.0, 96.0]]), torch.tensor([0.5]), torch.tensor([0]))
     results = video_results([WindowCandidates(0, meta, dets)], NO_DECAY, (), class_agnostic=True)
     assert results == {"w": [{"segment": [7.5, 15.0], "label": AGNOSTIC_LABEL, "score": 0.5}]}
@@ -58,9 +75,23 @@ def test_resized_videos_use_the_duration_and_agnostic_labels() -> None:
 
 def _infer(config_path, root, checkpoint, out, *extra: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "tad_train", "infer", str(config_path), "--set", f"data.root={root}",
-         "--checkpoint", str(checkpoint), "--out", str(out), *extra],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tad_train",
+            "infer",
+            str(config_path),
+            "--set",
+            f"data.root={root}",
+            "--checkpoint",
+            str(checkpoint),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -72,8 +103,17 @@ def test_predictions_are_accepted_by_tad_eval(tiny_yaml, synthetic_root, trained
     validation = {v for v, entry in videos.items() if entry["subset"] == "validation"}
     assert set(json.loads(out.read_text())["results"]) == validation
     evaluated = subprocess.run(
-        ["tad-eval", "--gt", str(synthetic_root / "annotations.json"), "--pred", str(out), "--dataset", "thumos14"],
-        capture_output=True, text=True,
+        [
+            "tad-eval",
+            "--gt",
+            str(synthetic_root / "annotations.json"),
+            "--pred",
+            str(out),
+            "--dataset",
+            "thumos14",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert evaluated.returncode == 0, evaluated.stderr
     assert "avg" in evaluated.stdout
@@ -91,17 +131,43 @@ def test_class_agnostic_raw_output_is_accepted_by_tad_head_fuse(
     model = build_model(config)
     write_checkpoint(tmp_path / "agnostic.pt", {"model": model.state_dict(), "ema": None})
     raw = tmp_path / "raw.json"
-    _infer(tiny_yaml, synthetic_root, tmp_path / "agnostic.pt", raw, "--set", "data.class_agnostic=true", "--raw",
-           "--weights", "model")
+    _infer(
+        tiny_yaml,
+        synthetic_root,
+        tmp_path / "agnostic.pt",
+        raw,
+        "--set",
+        "data.class_agnostic=true",
+        "--raw",
+        "--weights",
+        "model",
+    )
     results = json.loads(raw.read_text())["results"]
     assert {entry["label"] for entries in results.values() for entry in entries} == {AGNOSTIC_LABEL}
     classifier = tmp_path / "classifier.json"
-    classifier.write_text(json.dumps({"class": ["x", "y", "z"], "results": {v: [0.2, 0.7, 0.1] for v in results}}))
+    classifier.write_text(
+        json.dumps({"class": ["x", "y", "z"], "results": {v: [0.2, 0.7, 0.1] for v in results}})
+    )
     fused = subprocess.run(
-        ["tad-head", "fuse", "--pred", str(raw), "--classifier", str(classifier), "--topk", "2",
-         "--mode", "sqrt", "--out", str(tmp_path / "fused.json")],
-        capture_output=True, text=True,
+        [
+            "tad-head",
+            "fuse",
+            "--pred",
+            str(raw),
+            "--classifier",
+            str(classifier),
+            "--topk",
+            "2",
+            "--mode",
+            "sqrt",
+            "--out",
+            str(tmp_path / "fused.json"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert fused.returncode == 0, fused.stderr
-    labels = {e["label"] for es in json.loads((tmp_path / "fused.json").read_text())["results"].values() for e in es}
+    labels = {
+        e["label"] for es in json.loads((tmp_path / "fused.json").read_text())["results"].values() for e in es
+    }
     assert labels == {"x", "y"}

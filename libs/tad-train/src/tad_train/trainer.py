@@ -457,9 +457,13 @@ class Trainer:
                 ema_value.copy_(value)
 
     def _rank_digests(self) -> list[str]:
-        """sha256 of each process's model state, in rank order: DDP keeps them equal, this shows it does."""
+        """sha256 of each process's parameters, in rank order: DDP keeps them equal, this shows it does.
+
+        Buffers are left out: the loss normalizer differs after the last step (DDP broadcasts rank 0's
+        before each forward, then every rank folds in its own positives, as in OpenTAD).
+        """
         digest = hashlib.sha256()
-        for name, value in self.model.state_dict().items():
+        for name, value in self.model.named_parameters():
             digest.update(name.encode())
             digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         if not self.runtime.distributed:

@@ -1,0 +1,293 @@
+"""Training: a falling loss, the right parameters train, exact resume after SIGKILL/SIGTERM, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tad_backbone import read_checkpoint
+from tad_train import EXIT_PREEMPTED, build_model, find_resume_checkpoint, write_checkpoint
+
+#: Short runs for the subprocess tests: 3 epochs of 3 iterations, last.pt after every iteration, and
+#: stochastic depth on, so a resume must restore the random streams too.
+SHORT = (
+    "schedule.max_epochs=3",
+    "trainer.checkpoint_steps=1",
+    "backbone.drop_path_rate=0.1",
+    "projection.path_pdrop=0.1",
+)
+
+
+def _metrics(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _environment() -> dict[str, str]:
+    # One thread per process: bitwise-equal arithmetic between runs, and no oversubscription on 2 cores.
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _train_command(tiny_yaml: Path, root: Path, out: Path, *extra: str) -> list[str]:
+    sets = [item for pair in zip(["--set"] * len(SHORT), SHORT, strict=True) for item in pair]
+    return [
+        sys.executable,
+        "-m",
+        "tad_train",
+        "train",
+        str(tiny_yaml),
+        "--set",
+        f"data.root={root}",
+        *sets,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def _weights(run: Path) -> dict:
+    payload = read_checkpoint(run / "checkpoints" / "last.pt")
+    return {"model": payload["model"], "ema": payload["ema"], "step": payload["step"]}
+
+
+def _assert_bitwise_equal(a: dict, b: dict) -> None:
+    assert a["step"] == b["step"]
+    for part in ("model", "ema"):
+        assert a[part].keys() == b[part].keys()
+        different = [k for k in a[part] if not torch.equal(a[part][k], b[part][k])]
+        assert not different, f"{part}: {len(different)} tensors differ, e.g. {different[:3]}"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_yaml, synthetic_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    subprocess.run(
+        _train_command(tiny_yaml, synthetic_root, out), check=True, env=_environment(), capture_output=True
+    )
+    return out
+
+
+@pytest.mark.slow
+def test_the_tiny_experiment_learns(trained_tiny) -> None:
+    records = [r for r in _metrics(trained_tiny) if "loss" in r]
+    assert len(records) == 30  # 10 epochs x 3 iterations, one line each (log_interval 1)
+    third = len(records) // 3
+    first, last = (sum(r["loss"] for r in part) / third for part in (records[:third], records[-third:]))
+    assert last < 0.7 * first, (first, last)
+    assert records[0]["lr"]["backbone"] == 0.0  # the warm-up starts from zero, as OpenTAD's
+    assert (trained_tiny / "config.yaml").is_file() and (trained_tiny / "tensorboard").is_dir()
+    final = _metrics(trained_tiny)[-1]
+    assert final["event"] == "done" and len(final["rank_digests"]) == 1
+    payload = read_checkpoint(trained_tiny / "checkpoints" / "last.pt")  # weights_only=True
+    assert {"model", "ema", "optimizer", "scheduler", "scaler", "epoch", "step", "rng", "config_hash"} <= set(
+        payload
+    )
+    assert sorted(p.name for p in (trained_tiny / "checkpoints").iterdir()) == sorted(
+        ["last.pt"] + [f"epoch_{e}.pt" for e in range(1, 11)]
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "trains"),
+    [
+        ("frozen", lambda name: False),
+        ("adapter", lambda name: ".adapter." in name),
+        ("side", lambda name: name.startswith("ladders.")),
+        ("full", lambda name: True),
+    ],
+)
+def test_only_what_should_train_changes(
+    mode, trains, tiny_config, train, tmp_path, restore_determinism
+) -> None:
+    config = tiny_config(f"backbone.mode={mode}", "schedule.max_epochs=1", "schedule.warmup_epochs=0")
+    torch.manual_seed(42)  # the trainer seeds the same way: this is its initial model
+    before = build_model(config).state_dict()
+    after = train(config, tmp_path).model.state_dict()
+    for name, value in before.items():
+        if name.startswith("backbone.") and not name.endswith("pos_embed"):
+            changed = not torch.equal(value, after[name])
+            assert changed == trains(name.removeprefix("backbone.")), f"{mode}: {name} changed={changed}"
+    # The detector always trains (a few parameters of coarse levels without positives may get no gradient).
+    for name in ("detector.projection.embed.0.conv.weight", "detector.rpn_head.cls_head.weight"):
+        assert not torch.equal(before[name], after[name]), name
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_at_a_random_step_is_bitwise_exact(
+    tiny_yaml, synthetic_root, uninterrupted, tmp_path
+) -> None:
+    kill_at = random.randint(1, 8)  # of the 9 iterations; reported on failure
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        _train_command(tiny_yaml, synthetic_root, out),
+        env=_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not any(r.get("step", 0) >= kill_at for r in _metrics(out)) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = subprocess.run(
+        _train_command(tiny_yaml, synthetic_root, out, "--resume", "auto"),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stderr, f"killed at step {kill_at}: {resumed.stderr[-500:]}"
+    _assert_bitwise_equal(_weights(out), _weights(uninterrupted))
+
+
+@pytest.mark.slow
+def test_sigterm_writes_a_checkpoint_and_exits_for_requeue(
+    tiny_yaml, synthetic_root, uninterrupted, tmp_path
+) -> None:
+    out = tmp_path / "preempted"
+    process = subprocess.Popen(
+        _train_command(tiny_yaml, synthetic_root, out),
+        env=_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while not any(r.get("step", 0) >= 4 for r in _metrics(out)):
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == EXIT_PREEMPTED, stderr[-1000:]
+    position = read_checkpoint(out / "checkpoints" / "last.pt")
+    assert 4 <= position["step"] < 9 and "stopped by signal" in stderr
+    resumed = subprocess.run(
+        _train_command(tiny_yaml, synthetic_root, out, "--resume", "auto"),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _assert_bitwise_equal(_weights(out), _weights(uninterrupted))
+
+
+def test_a_half_written_or_damaged_checkpoint_is_never_picked(tmp_path) -> None:
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    good = {
+        "model": {},
+        "ema": None,
+        "optimizer": {},
+        "scheduler": {},
+        "scaler": {},
+        "epoch": 2,
+        "step_in_epoch": 0,
+        "step": 6,
+        "rng": {},
+        "config_hash": "x",
+    }
+    write_checkpoint(folder / "epoch_2.pt", good)
+    write_checkpoint(folder / "epoch_1.pt", {**good, "epoch": 1, "step": 3})
+    data = (folder / "epoch_2.pt").read_bytes()
+    (folder / "last.pt").write_bytes(data[: len(data) // 2])  # truncated (a copy interrupted by hand)
+    (folder / ".last.pt.x1y2.tmp").write_bytes(data)  # what a killed atomic write leaves behind
+    assert find_resume_checkpoint(folder) == folder / "epoch_2.pt"
+    assert find_resume_checkpoint(tmp_path / "nothing") is None
+
+
+@pytest.mark.slow
+def test_a_different_configuration_does_not_resume_silently(
+    tiny_yaml, synthetic_root, uninterrupted, tmp_path
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoints").mkdir()
+    (out / "checkpoints" / "last.pt").write_bytes((uninterrupted / "checkpoints" / "epoch_2.pt").read_bytes())
+    changed = subprocess.run(
+        _train_command(tiny_yaml, synthetic_root, out, "--resume", "auto", "--set", "optimizer.lr=5e-4"),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert changed.returncode == 2
+    error = changed.stderr.strip().splitlines()[-1]  # after the resolved configuration printed at start
+    assert error.startswith("tad-train train: error: ") and error.endswith("or pass --force-resume")
+    assert "last.pt: config_hash: written by another configuration (changed: optimizer.lr)" in error
+    forced = subprocess.run(
+        _train_command(
+            tiny_yaml, synthetic_root, out, "--resume", "auto", "--set", "optimizer.lr=5e-4", "--force-resume"
+        ),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert forced.returncode == 0 and "resumed from" in forced.stderr
+
+
+def _torchrun(*args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "tad_train",
+        *args,
+    ]
+
+
+@pytest.mark.slow
+def test_two_process_training_keeps_the_ranks_identical(tiny_yaml, synthetic_root, tmp_path) -> None:
+    out = tmp_path / "ddp"
+    command = _train_command(tiny_yaml, synthetic_root, out)[3:]  # after "python -m tad_train"
+    finished = subprocess.run(
+        _torchrun(*command), env=_environment(), capture_output=True, text=True, timeout=600
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    final = _metrics(out)[-1]
+    assert final["event"] == "done" and len(final["rank_digests"]) == 2
+    assert final["rank_digests"][0] == final["rank_digests"][1]
+    assert final["step"] == 9  # 6 videos, global batch 2 = 1 per rank: 3 iterations per epoch, as one process
+
+
+@pytest.mark.slow
+def test_two_process_inference_writes_the_same_file(
+    tiny_yaml, synthetic_root, trained_tiny, tmp_path
+) -> None:
+    common = [
+        "infer",
+        str(tiny_yaml),
+        "--set",
+        f"data.root={synthetic_root}",
+        "--set",
+        "trainer.test_batch_size=1",
+        "--checkpoint",
+        str(trained_tiny / "checkpoints" / "last.pt"),
+    ]
+    one = subprocess.run(
+        [sys.executable, "-m", "tad_train", *common, "--out", str(tmp_path / "one.json")],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run(
+        _torchrun(*common, "--out", str(tmp_path / "two.json")),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert (tmp_path / "one.json").read_bytes() == (tmp_path / "two.json").read_bytes()
