@@ -3,6 +3,7 @@
 Importing this package never imports torch or matplotlib (plots live in :mod:`tad_eval.plot`).
 """
 
+from tad_eval.datasets import DATASETS, canonical_dataset
 from tad_eval.detection import DetectionResult, average_precision, check_thresholds, evaluate_detection
 from tad_eval.errors import InputError
 from tad_eval.files import atomic_write
@@ -24,6 +25,7 @@ from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals
 __version__ = "0.1.0"
 
 __all__ = [
+    "DATASETS",
     "DUPLICATE_TOLERANCE_S",
     "PRESETS",
     "DatasetPreset",
@@ -37,6 +39,7 @@ __all__ = [
     "__version__",
     "atomic_write",
     "average_precision",
+    "canonical_dataset",
     "check_thresholds",
     "clean_instances",
     "evaluate_detection",

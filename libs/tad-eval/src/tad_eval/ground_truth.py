@@ -5,6 +5,8 @@ AdaTAD numbers used: an instance with ``end - start <= 0`` is dropped, and so is
 start and end are each within 1e-3 s of an earlier kept instance of the same label in the same video.
 Without cleaning (``clean=False``, CLI ``--raw-gt``) every instance is kept exactly as the official
 ActivityNet evaluator (and its evaluation server) keeps it.
+
+A negative time or a negative video duration is an error in either case.
 """
 
 from __future__ import annotations
@@ -15,13 +17,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tad_eval.errors import InputError, describe_value, parse_label, parse_number, parse_segment
+from tad_eval.datasets import THUMOS_AMBIGUOUS
+from tad_eval.errors import (
+    InputError,
+    check_segment,
+    describe_value,
+    parse_label,
+    parse_number,
+    parse_segment,
+)
 from tad_eval.files import read_json, read_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "SubsetError",
@@ -41,7 +53,6 @@ DUPLICATE_TOLERANCE_S = 1e-3
 Instance = tuple[str, float, float, str]
 
 _THUMOS_SPLITS = ("test", "val", "validation")  # <Class>_<split>.txt
-_AMBIGUOUS = "Ambiguous"
 
 
 class SubsetError(InputError):
@@ -218,7 +229,7 @@ def load_ground_truth(
     """
     blocked_ids = load_blocked(blocked)
     source = str(path)
-    if Path(path).is_dir() or Path(path).suffix.lower() == ".txt":
+    if os.path.isdir(path) or os.path.splitext(path)[1].lower() == ".txt":
         instances, subsets = _thumos_instances(path, subset)
         instances = [item for item in instances if item[0] not in blocked_ids]
         if not instances:
@@ -277,7 +288,10 @@ def _json_instances(
             continue
         videos.append(video)
         if entry.get("duration") is not None:
-            durations[video] = parse_number(entry["duration"], source, f"database[{video!r}].duration")
+            where = f"database[{video!r}].duration"
+            durations[video] = parse_number(entry["duration"], source, where, finite=True)
+            if durations[video] < 0:
+                raise InputError(source, where, f"negative duration: {describe_value(entry['duration'])}")
         instances.extend(_json_annotations(entry, video, source))
     if not videos:
         existing = sorted(
@@ -301,6 +315,7 @@ def _json_annotations(entry: dict, video: str, source: str) -> list[Instance]:
                 f"expected an object with 'segment' and 'label', got {describe_value(annotation)}",
             )
         start, end = parse_segment(annotation["segment"], source, f"{where}[{index}].segment", finite=True)
+        check_segment(start, end, source, f"{where}[{index}].segment", allow_inverted=True)
         label = parse_label(annotation["label"], source, f"{where}[{index}].label")
         instances.append((video, start, end, label))
     return instances
@@ -322,7 +337,8 @@ def read_thumos_txt(
         Instances ordered by file name, then line.
 
     Raises:
-        InputError: no annotation file is found, or a line is not ``video start end`` with finite times.
+        InputError: no annotation file is found, or a line is not ``video start end`` with finite,
+            non-negative times.
     """
     return _read_thumos_files(thumos_files(path, include_ambiguous, split))
 
@@ -341,6 +357,7 @@ def _read_thumos_files(files: Sequence[tuple[Path, str, str]]) -> list[Instance]
                 )
             start = parse_number(fields[1], str(file), f"line {line_number} start", finite=True)
             end = parse_number(fields[2], str(file), f"line {line_number} end", finite=True)
+            check_segment(start, end, str(file), f"line {line_number}", allow_inverted=True)
             instances.append((fields[0], start, end, label))
     return instances
 
@@ -363,6 +380,8 @@ def thumos_files(
     Raises:
         InputError: ``path`` does not exist or holds no such file.
     """
+    from pathlib import Path  # only text ground truth needs it: the JSON path starts faster without
+
     root = Path(path)
     if not root.exists():
         raise InputError(path, "file", "not found")
@@ -374,7 +393,7 @@ def thumos_files(
         label, file_split = (label, file_split.lower()) if matches else (file.stem, "")
         if root.is_dir() and not matches:
             continue
-        if label == _AMBIGUOUS and not include_ambiguous:
+        if label == THUMOS_AMBIGUOUS and not include_ambiguous:
             continue
         if split is not None and file_split != split.lower():
             continue

@@ -1,4 +1,5 @@
-"""Per-dataset evaluation presets: tIoU thresholds exactly as the field computes them, default subsets.
+"""Per-dataset evaluation presets, keyed by the canonical dataset names of :mod:`tad_eval.datasets`:
+tIoU thresholds exactly as the field computes them, and the subsets evaluated by default.
 
 ActivityNet's thresholds are the official evaluator's ``numpy.linspace(0.5, 0.95, 10)`` (its
 0.8999999999999999 is not the literal 0.9, which matters for a tIoU of exactly 0.9); the others are
@@ -14,14 +15,15 @@ import numpy as np
 
 __all__ = ["PRESETS", "DatasetName", "DatasetPreset", "parse_tiou"]
 
-DatasetName = Literal["thumos14", "anet", "epic", "ego4d", "multithumos", "charades"]
+#: The canonical names of :data:`tad_eval.datasets.DATASETS` (a test keeps the two equal).
+DatasetName = Literal["thumos14", "activitynet13", "epic-kitchens-100", "ego4d-mq", "multithumos", "charades"]
 
 
 @dataclass(frozen=True)
 class DatasetPreset:
     """How one benchmark is evaluated."""
 
-    name: DatasetName  # the CLI's --dataset value
+    name: DatasetName  # canonical dataset name (the CLI's --dataset also takes aliases)
     tiou_thresholds: tuple[float, ...]  # detection mAP thresholds
     # Names of the evaluation subset, most specific first (case-insensitive); the first one the file has
     # is evaluated. Official/ActionFormer files name the THUMOS14 test set "Test"; OpenTAD's and
@@ -35,9 +37,11 @@ _TENTHS_1_TO_9 = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 PRESETS: dict[str, DatasetPreset] = {
     "thumos14": DatasetPreset("thumos14", (0.3, 0.4, 0.5, 0.6, 0.7), ("test", "validation")),
-    "anet": DatasetPreset("anet", tuple(np.linspace(0.5, 0.95, 10).tolist()), ("validation",)),
-    "epic": DatasetPreset("epic", _TENTHS_1_TO_5, ("val", "validation")),
-    "ego4d": DatasetPreset("ego4d", _TENTHS_1_TO_5, ("val", "validation"), top_k=(1, 5)),
+    "activitynet13": DatasetPreset(
+        "activitynet13", tuple(np.linspace(0.5, 0.95, 10).tolist()), ("validation",)
+    ),
+    "epic-kitchens-100": DatasetPreset("epic-kitchens-100", _TENTHS_1_TO_5, ("val", "validation")),
+    "ego4d-mq": DatasetPreset("ego4d-mq", _TENTHS_1_TO_5, ("val", "validation"), top_k=(1, 5)),
     "multithumos": DatasetPreset("multithumos", _TENTHS_1_TO_9, ("test", "validation")),
     "charades": DatasetPreset("charades", _TENTHS_1_TO_9, ("testing", "validation")),
 }

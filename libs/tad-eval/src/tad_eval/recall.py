@@ -127,7 +127,7 @@ class ProposalResult:
 def evaluate_proposals(
     ground_truth: GroundTruth,
     predictions: Predictions,
-    tiou_thresholds: Sequence[float] | np.ndarray = PRESETS["anet"].tiou_thresholds,
+    tiou_thresholds: Sequence[float] | np.ndarray = PRESETS["activitynet13"].tiou_thresholds,
 ) -> ProposalResult:
     """ActivityNet proposal AR@AN for AN 1..100 and the AUC (see the module docstring).
 
