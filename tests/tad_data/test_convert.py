@@ -22,6 +22,8 @@ from tad_data import (
     write_conversion,
 )
 from tad_data.converters import DATASETS, dataset_converter
+from tad_data.converters.thumos import SPLIT_SUBSETS
+from tad_eval.datasets import THUMOS_SPLITS
 
 
 def write(path: Path, text: str) -> Path:
@@ -504,6 +506,10 @@ def test_converters_are_keyed_by_the_canonical_names_and_take_tad_evals_aliases(
         assert dataset_converter(alias).name == tad_eval.canonical_dataset(alias)
     with pytest.raises(TadDataError, match="did you mean 'activitynet13'"):
         dataset_converter("activitynet12")
+
+
+def test_thumos_file_splits_are_the_ones_tad_eval_reads() -> None:
+    assert set(SPLIT_SUBSETS) == set(THUMOS_SPLITS)
 
 
 def test_negative_times_in_thumos_text_files_are_an_error(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ the usual aliases (``anet``, ``thumos``, ``epic`` ...) and turn them into the ca
 
 from __future__ import annotations
 
-__all__ = ["DATASETS", "THUMOS_AMBIGUOUS", "canonical_dataset", "dataset_argument"]
+__all__ = ["DATASETS", "THUMOS_AMBIGUOUS", "THUMOS_SPLITS", "canonical_dataset", "dataset_argument"]
 
 #: The canonical dataset names, in this order everywhere they are listed.
 DATASETS: tuple[str, ...] = (
@@ -23,6 +23,9 @@ DATASETS: tuple[str, ...] = (
 #: The THUMOS14 label of instances that are neither action nor background: not a class; the THUMOS
 #: protocol leaves them out of training and evaluation.
 THUMOS_AMBIGUOUS = "Ambiguous"
+
+#: The splits in the names of the official THUMOS14 annotation files, ``<Class>_<split>.txt``.
+THUMOS_SPLITS = ("test", "val", "validation")
 
 #: Other spellings accepted on command lines (compared after `_squash`), by canonical name.
 _ALIASES: dict[str, tuple[str, ...]] = {

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tad_eval.datasets import THUMOS_AMBIGUOUS
+from tad_eval.datasets import THUMOS_AMBIGUOUS, THUMOS_SPLITS
 from tad_eval.errors import (
     InputError,
     check_segment,
@@ -51,8 +51,6 @@ DUPLICATE_TOLERANCE_S = 1e-3
 
 #: ``(video, start_s, end_s, label)``
 Instance = tuple[str, float, float, str]
-
-_THUMOS_SPLITS = ("test", "val", "validation")  # <Class>_<split>.txt
 
 
 class SubsetError(InputError):
@@ -389,7 +387,7 @@ def thumos_files(
     files = []
     for file in candidates:
         label, _, file_split = file.stem.rpartition("_")
-        matches = file.suffix.lower() == ".txt" and bool(label) and file_split.lower() in _THUMOS_SPLITS
+        matches = file.suffix.lower() == ".txt" and bool(label) and file_split.lower() in THUMOS_SPLITS
         label, file_split = (label, file_split.lower()) if matches else (file.stem, "")
         if root.is_dir() and not matches:
             continue
