@@ -94,6 +94,14 @@ def test_read_thumos_txt_bad_line_names_file_and_line(thumos_folder):
         read_thumos_txt(thumos_folder)
 
 
+def test_read_thumos_txt_with_windows_line_ends(thumos_folder):
+    (thumos_folder / "Shotput_test.txt").write_bytes(b"video_test_9 1 2\r\nvideo_test_9 3 4\r\n")
+    assert read_thumos_txt(thumos_folder / "Shotput_test.txt") == [
+        ("video_test_9", 1.0, 2.0, "Shotput"),
+        ("video_test_9", 3.0, 4.0, "Shotput"),
+    ]
+
+
 def test_read_thumos_txt_negative_time_is_an_error(thumos_folder):
     (thumos_folder / "Shotput_test.txt").write_text("video_test_9 -3 -1\n")
     with pytest.raises(InputError, match=re.escape("Shotput_test.txt: line 1: negative time: [-3.0, -1.0]")):

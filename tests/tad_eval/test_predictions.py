@@ -253,3 +253,10 @@ def test_predictions_changed_in_place_are_checked_again_by_the_evaluators():
             InputError, match=re.escape("<memory>: results['v'][0].segment: end before start")
         ):
             evaluate(truth, predictions, [0.5])
+
+
+def test_windows_line_ends_read_like_unix_ones(tmp_path):
+    unix, windows = tmp_path / "unix.csv", tmp_path / "windows.csv"
+    unix.write_bytes(b"video,start,end,label,score\nv1,1,2,Run,0.9\n")
+    windows.write_bytes(b"video,start,end,label,score\r\nv1,1,2,Run,0.9\r\n")
+    assert load_predictions(windows).segments.tolist() == load_predictions(unix).segments.tolist() == [[1, 2]]

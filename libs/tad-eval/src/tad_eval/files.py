@@ -220,10 +220,14 @@ def gc_paused() -> Iterator[None]:
 
 
 def read_text(path: PathLike) -> str:
-    """The UTF-8 text of ``path``; a missing or undecodable file raises :class:`InputError`."""
+    """The UTF-8 text of ``path``; a missing or undecodable file raises :class:`InputError`.
+
+    Line ends are kept as they are (readers split with ``splitlines`` or the csv module, which take
+    ``\\r\\n`` too); decoding the bytes at once is faster than text mode and gives true byte offsets.
+    """
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
     except OSError as error:
         raise InputError(path, "file", error.strerror or str(error)) from None
     except UnicodeDecodeError as error:

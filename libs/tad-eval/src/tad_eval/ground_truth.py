@@ -52,6 +52,8 @@ DUPLICATE_TOLERANCE_S = 1e-3
 #: ``(video, start_s, end_s, label)``
 Instance = tuple[str, float, float, str]
 
+_PLAIN_NUMBERS = (float, int)  # exact types: bool, a subclass of int, is not a number here
+
 
 class SubsetError(InputError):
     """The requested subset has no videos; ``available`` lists the subsets the file has."""
@@ -143,12 +145,15 @@ class GroundTruth:
         if missing is not None:
             raise InputError(source, "videos", f"instance of video {missing!r} outside the evaluated videos")
         durations = durations or {}
+        video_column, start_column, end_column, label_column = (
+            zip(*kept, strict=True) if kept else ((), (), (), ())
+        )
         return cls(
             videos=video_names,
-            video_index=np.array([video_codes[item[0]] for item in kept], dtype=np.int64),
-            segments=np.array([(item[1], item[2]) for item in kept], dtype=np.float64).reshape(-1, 2),
+            video_index=np.fromiter(map(video_codes.__getitem__, video_column), np.int64, len(kept)),
+            segments=np.array((start_column, end_column), dtype=np.float64).reshape(2, -1).T.copy(),
             classes=tuple(class_codes),
-            label_index=np.array([class_codes[item[3]] for item in kept], dtype=np.int64),
+            label_index=np.fromiter(map(class_codes.__getitem__, label_column), np.int64, len(kept)),
             durations=np.array([durations.get(name, np.nan) for name in video_names], dtype=np.float64),
             cleaned=clean,
             dropped_zero_length=zero_length,
@@ -306,6 +311,19 @@ def _json_annotations(entry: dict, video: str, source: str) -> list[Instance]:
         raise InputError(source, where, f"expected a list of annotations, got {describe_value(annotations)}")
     instances = []
     for index, annotation in enumerate(annotations):
+        # Fast path for the common case: a dict, a [start, end] list of plain non-negative finite numbers
+        # and a string label; anything else goes through the checks below, which name the problem.
+        segment = annotation.get("segment") if type(annotation) is dict else None
+        if type(segment) is list and len(segment) == 2 and type(annotation.get("label")) is str:
+            start, end = segment
+            if (
+                type(start) in _PLAIN_NUMBERS
+                and type(end) in _PLAIN_NUMBERS
+                and 0 <= start < math.inf
+                and 0 <= end < math.inf
+            ):
+                instances.append((video, float(start), float(end), annotation["label"]))
+                continue
         if not isinstance(annotation, dict) or "segment" not in annotation or "label" not in annotation:
             raise InputError(
                 source,
