@@ -22,7 +22,7 @@ from tad_eval.presets import PRESETS, DatasetPreset, parse_tiou
 from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals, topk_recall
 
 #: The single source of the version; pyproject.toml reads it from here (no importlib.metadata at import).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DATASETS",
