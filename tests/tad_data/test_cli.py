@@ -98,6 +98,10 @@ def test_convert_blocked_list_and_one_line_warnings(
             ["--dataset", "anet", "--src", "{tmp}/broken.json", "--blocked", "{tmp}/blocked.json"],
             ["blocked.json"],
         ),
+        (
+            ["--dataset", "anet", "--src", "{tmp}/deep.json"],
+            ["deep.json: file: invalid JSON: nested too deeply"],
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -109,6 +113,7 @@ def test_bad_input_exits_2_with_one_line(
     )
     (tmp_path / "broken.json").write_text('{"database": ', encoding="utf-8")
     (tmp_path / "blocked.json").write_text("[1, 2]", encoding="utf-8")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     assert main(["convert", *args, "--out", str(tmp_path / "out.json")]) == 2
     stderr = capsys.readouterr().err.strip().splitlines()
