@@ -187,7 +187,10 @@ def _remove_if_abandoned(temporary: str) -> bool:
         except OSError:  # held by a live writer, or locks unsupported: leave it alone
             return False
         if _same_file(descriptor, temporary):
-            os.unlink(temporary)
+            try:
+                os.unlink(temporary)
+            except OSError:  # not ours to remove (another user's file in a shared folder)
+                return False
         return True
     finally:
         os.close(descriptor)
