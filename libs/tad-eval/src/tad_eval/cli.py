@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         # One short run that makes no cyclic garbage worth collecting: without the pause the collector
-        # walks the parsed files again and again (about a tenth of the command's time on THUMOS14).
+        # walks the parsed files again and again (measured: about a tenth of the CPU time on THUMOS14).
         with gc_paused():
             return _run(args)
     except InputError as error:
