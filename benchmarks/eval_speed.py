@@ -50,7 +50,7 @@ class BenchmarkSet:
 
 SETS = {
     "anet": BenchmarkSet(
-        dataset="anet",
+        dataset="activitynet13",
         title="ActivityNet-1.3 validation",
         ground_truth=SHARED_DATA / "activitynet13" / "activity_net_v1-3_gt.json",
         subset="validation",
@@ -106,7 +106,8 @@ def generate_predictions(truth: GroundTruth, per_video: int, rng: np.random.Gene
                 row = int(rng.choice(own))
                 start, end = truth.segments[row]
                 jitter = rng.normal(0.0, 0.15, 2) * max(end - start, 0.1)
-                segment = [float(start + jitter[0]), float(max(end + jitter[1], start + jitter[0] + 0.1))]
+                begin = max(float(start + jitter[0]), 0.0)  # a time is never negative
+                segment = [begin, max(float(end + jitter[1]), begin + 0.1)]
                 good = rng.random() < 0.85
                 label = truth.classes[truth.label_index[row] if good else rng.integers(len(truth.classes))]
             else:

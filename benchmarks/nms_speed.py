@@ -1,7 +1,7 @@
 """How fast is tad-head's soft-NMS? Gaussian soft-NMS of one THUMOS-like video: 2,000 segments × 20 classes.
 
 The candidates are 2,000 segments per class over a 3,000-step video (random starts, lengths up to 100 steps,
-scores in (0.001, 1]) with the THUMOS setting (``POSTPROCESS_PRESETS["thumos"].nms``: Gaussian, sigma 0.7,
+scores in (0.001, 1]) with the THUMOS setting (``POSTPROCESS_PRESETS["thumos14"].nms``: Gaussian, sigma 0.7,
 max 2,000, min_score 0, multi-class). In one process the script
 
 1. runs the plain greedy Python loop of the same algorithm (:mod:`tad_head.nms_reference`, float64);
@@ -76,7 +76,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="vectorised runs; the best time counts")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = POSTPROCESS_PRESETS["thumos"].nms
+    cfg = POSTPROCESS_PRESETS["thumos14"].nms
     candidates = make_candidates(args.classes, args.segments)
     on_device = Detections(*(t.to(args.device) for t in candidates))
     as_float32 = Detections(on_device.segments.float(), on_device.scores.float(), on_device.labels)

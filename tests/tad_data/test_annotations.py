@@ -120,6 +120,10 @@ def test_real_activitynet_loads_as_is(shared_data: Path) -> None:
             video(annotations=[{"segment": [5, 2], "label": "a"}]),
             ["'v1'", "annotations[0].segment", "before"],
         ),
+        (
+            video(annotations=[{"segment": [-3, -1], "label": "a"}]),
+            ["'v1'", "annotations[0].segment", "negative time [-3.0, -1.0]"],
+        ),
         (video(annotations=[{"segment": [0, 1], "label": 7}]), ["'v1'", "annotations[0].label", "7"]),
         ("not an object", ["'v1'", "str"]),
     ],

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import tad_data
 from tad_data import load_annotations
 from tad_data.cli import main
 
@@ -84,7 +85,6 @@ def test_convert_blocked_list_and_one_line_warnings(
 @pytest.mark.parametrize(
     ("argv", "fragments"),
     [
-        (["--dataset", "kinetics", "--src", "x"], ["unknown dataset 'kinetics'"]),
         (["--dataset", "thumos14", "--src", "{tmp}/absent"], ["no such file", "absent"]),
         (
             ["--dataset", "epic", "--src", "{tmp}/EPIC_100_train.csv"],
@@ -98,6 +98,10 @@ def test_convert_blocked_list_and_one_line_warnings(
             ["--dataset", "anet", "--src", "{tmp}/broken.json", "--blocked", "{tmp}/blocked.json"],
             ["blocked.json"],
         ),
+        (
+            ["--dataset", "anet", "--src", "{tmp}/deep.json"],
+            ["deep.json: file: invalid JSON: nested too deeply"],
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -109,6 +113,7 @@ def test_bad_input_exits_2_with_one_line(
     )
     (tmp_path / "broken.json").write_text('{"database": ', encoding="utf-8")
     (tmp_path / "blocked.json").write_text("[1, 2]", encoding="utf-8")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     assert main(["convert", *args, "--out", str(tmp_path / "out.json")]) == 2
     stderr = capsys.readouterr().err.strip().splitlines()
@@ -131,7 +136,8 @@ def test_unwritable_output_exits_2_naming_it(tmp_path: Path, capsys: pytest.Capt
     stderr = capsys.readouterr().err.strip().splitlines()
     assert stderr == [
         f"tad-data: error: {tmp_path / 'out'}: Is a directory",
-        f"tad-data: error: {tmp_path / 'a_file' / 'videos'}: Not a directory",
+        f"tad-data: error: {tmp_path / 'a_file' / 'videos' / 'synth_0000.mp4'}: {tmp_path / 'a_file'} "
+        "is not a folder",
     ]
 
 
@@ -143,6 +149,43 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["convert", "--dataset", "thumos14"])
     assert caught.value.code == 2
     assert "--src" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["convert", "--dataset", "thumos15", "--src", "x", "--out", "y"])
+    assert caught.value.code == 2
+    assert (
+        "argument --dataset: unknown dataset 'thumos15'; did you mean 'thumos14'?" in capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("alias", ["THUMOS", "thumos14", "thumos-14"])
+def test_convert_takes_dataset_aliases(tmp_path: Path, alias: str) -> None:
+    (tmp_path / "Diving_test.txt").write_text("video_test_1 1 2\n", encoding="utf-8")
+    argv = ["convert", "--dataset", alias, "--src", str(tmp_path / "Diving_test.txt")]
+    assert main([*argv, "--out", str(tmp_path / "anno.json")]) == 0
+    assert load_annotations(tmp_path / "anno.json").version == "THUMOS14"
+
+
+@pytest.mark.parametrize("command", [[], ["convert"], ["probe"], ["synth"]])
+def test_every_help_lists_real_examples_in_plain_text(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([*command, "--help"])
+    assert caught.value.code == 0
+    text = capsys.readouterr().out
+    examples = text.split("examples:\n")[1].splitlines()
+    assert 2 <= len([line for line in examples if line.startswith("  tad-data ")]) <= 3
+    assert "``" not in text and "-h, --help" in text
+    if command == ["convert"]:
+        assert "thumos14, activitynet13, epic-kitchens-100, ego4d-mq, multithumos, charades" in " ".join(
+            text.split()
+        )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out.strip() == f"tad-data {tad_data.__version__}"
 
 
 def test_console_script_is_installed_and_reports_without_traceback(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tad_eval
 from tad_data import (
     Instance,
     TadDataError,
@@ -20,7 +21,9 @@ from tad_data import (
     load_annotations,
     write_conversion,
 )
-from tad_data.converters import dataset_converter
+from tad_data.converters import DATASETS, dataset_converter
+from tad_data.converters.thumos import SPLIT_SUBSETS
+from tad_eval.datasets import THUMOS_SPLITS
 
 
 def write(path: Path, text: str) -> Path:
@@ -468,6 +471,7 @@ def test_charades_actions_and_class_names(tmp_path: Path) -> None:
         ("c092 11.90", "24.8", ["'X1'", "'actions'", "'c092 11.90'"]),
         ("c092 11.90 abc", "24.8", ["'X1'", "'actions'", "'abc'"]),
         ("c092 11.90 3.0", "24.8", ["'X1'", "before"]),
+        ("c092 -3 -1", "24.8", ["'X1'", "negative time in 'c092 -3 -1'"]),
         ("c999 1 2", "24.8", ["'X1'", "unknown class code 'c999'"]),
         ("c092 1 2", "long", ["'X1'", "'length'", "'long'"]),
     ],
@@ -493,6 +497,49 @@ def test_dataset_names_are_forgiving_and_unknown_ones_listed() -> None:
     assert dataset_converter("Ego4D-MQ").name == "ego4d-mq"
     with pytest.raises(TadDataError, match="unknown dataset 'kinetics'.*thumos14.*charades"):
         dataset_converter("kinetics")
+
+
+def test_converters_are_keyed_by_the_canonical_names_and_take_tad_evals_aliases() -> None:
+    assert tuple(DATASETS) == tad_eval.DATASETS
+    assert all(spec.name == name for name, spec in DATASETS.items())
+    for alias in ("activitynet1.3", "anet", "ego4d", "epic", "epickitchens100", "Multi-THUMOS", "thumos"):
+        assert dataset_converter(alias).name == tad_eval.canonical_dataset(alias)
+    with pytest.raises(TadDataError, match="did you mean 'activitynet13'"):
+        dataset_converter("activitynet12")
+
+
+def test_thumos_file_splits_are_the_ones_tad_eval_reads() -> None:
+    assert set(SPLIT_SUBSETS) == set(THUMOS_SPLITS)
+
+
+def test_negative_times_in_thumos_text_files_are_an_error(tmp_path: Path) -> None:
+    source = write(tmp_path / "Diving_test.txt", "video_test_0000001 1 2\nvideo_test_0000001 -3 -1\n")
+    with pytest.raises(TadDataError, match=f"{source}: line 2: negative time"):
+        convert_dataset("thumos14", [source])
+
+
+def test_a_conversion_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    source = write(tmp_path / "Diving_test.txt", "video_test_0000001 1 2\n")
+    (tmp_path / "videos").mkdir()
+    conversion = convert_dataset("thumos14", [source], videos_dir=tmp_path / "videos")
+    (tmp_path / "out" / "anno.missing.txt").mkdir(parents=True)  # the last file cannot be written
+    with pytest.raises(IsADirectoryError, match="anno.missing.txt"):
+        write_conversion(conversion, tmp_path / "out" / "anno.json")
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["anno.missing.txt"]
+    bad_class = convert_dataset(
+        "thumos14", [write(tmp_path / " Diving_test.txt", "video_test_0000001 1 2\n")]
+    )
+    with pytest.raises(TadDataError, match="class name ' Diving' cannot be written"):
+        write_conversion(bad_class, tmp_path / "out2" / "anno.json")
+    assert not (tmp_path / "out2").exists()
+
+
+def test_epic_verb_and_noun_files_are_written_together(epic_folder: Path, tmp_path: Path) -> None:
+    conversion = convert_dataset("epic-kitchens-100", [epic_folder])
+    (tmp_path / "out" / "epic_noun.classes.txt").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        write_conversion(conversion, tmp_path / "out" / "epic.json")
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["epic_noun.classes.txt"]
 
 
 def test_missing_source_raises_file_not_found(tmp_path: Path) -> None:

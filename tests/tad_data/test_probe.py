@@ -73,16 +73,23 @@ def test_probe_fps_tolerance_is_relative(broken_copy, capsys):
     assert "synth_0004  fps" in capsys.readouterr().out.replace("   ", "  ")
 
 
-@pytest.mark.parametrize("case", ["no-anno", "no-videos", "bad-json"])
+@pytest.mark.parametrize("case", ["no-anno", "no-videos", "bad-json", "negative-time"])
 def test_probe_bad_input_exits_2(synthetic_dataset, tmp_path, capsys, case):
     anno, videos = str(synthetic_dataset.annotation_path), str(synthetic_dataset.video_dir)
     if case == "no-anno":
         anno = str(tmp_path / "missing.json")
     elif case == "no-videos":
         videos = str(tmp_path / "nowhere")
-    else:
+    elif case == "bad-json":
         (tmp_path / "bad.json").write_text("{not json")
         anno = str(tmp_path / "bad.json")
+    else:
+        document = {"database": {"synth_0000": {"subset": "training", "annotations": []}}}
+        document["database"]["synth_0000"]["annotations"].append({"segment": [-3, -1], "label": "x"})
+        (tmp_path / "negative.json").write_text(json.dumps(document))
+        anno = str(tmp_path / "negative.json")
     assert main(["probe", "--videos", videos, "--anno", anno]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tad-data: error:") and len(err.strip().splitlines()) == 1
+    if case == "negative-time":
+        assert "negative time [-3.0, -1.0]" in err

@@ -7,6 +7,7 @@ import colorsys
 import numpy as np
 import pytest
 
+from tad_data import synthetic
 from tad_data.annotations import load_annotations
 from tad_data.cli import main
 from tad_data.synthetic import MOTIONS, SHAPES, class_name, write_synthetic_dataset
@@ -29,6 +30,23 @@ def test_same_seed_same_bytes(tmp_path):
     assert first.annotation_path.read_bytes() != other.annotation_path.read_bytes()
     for name in ("synth_0000.mp4", "synth_0001.mp4", "synth_0002.mp4"):
         assert (first.video_dir / name).read_bytes() == (again.video_dir / name).read_bytes()
+
+
+def test_an_interrupted_video_leaves_no_file_behind(tmp_path, monkeypatch):
+    frames_drawn = []
+
+    def interrupted(motion, progress):
+        frames_drawn.append(progress)
+        if len(frames_drawn) == 5:
+            raise KeyboardInterrupt
+        return 0.5, 0.5
+
+    monkeypatch.setattr(synthetic, "_position", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic_dataset(
+            tmp_path, num_videos=2, num_classes=1, seed=0, min_duration=4.0, max_duration=4.0
+        )
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["videos"]  # no half video, no temporary
 
 
 def test_layout_subsets_and_classes(synthetic_dataset):

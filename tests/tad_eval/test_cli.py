@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import tad_eval
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "libs" / "tad-eval" / "examples"
 TAD_EVAL = str(Path(sys.executable).parent / "tad-eval")
 
@@ -244,6 +246,68 @@ def test_several_subsets_without_the_default_need_subset(tmp_path, write_json, p
     assert_bad_input(result, "no videos in subset 'validation'", "['dev', 'train']")
 
 
-def test_help_runs():
+def test_help_lists_canonical_datasets_and_ends_with_examples():
     result = run("--help")
     assert result.returncode == 0 and "--raw-gt" in result.stdout and "--plot" in result.stdout
+    assert "thumos14, activitynet13, epic-kitchens-100, ego4d-mq, multithumos, charades" in " ".join(
+        result.stdout.split()
+    )
+    examples = result.stdout.split("examples:\n")[1].splitlines()
+    assert len([line for line in examples if line.startswith("  tad-eval ")]) == 3
+    assert "``" not in result.stdout
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"tad-eval {tad_eval.__version__}"
+
+
+def test_dataset_aliases_are_accepted_and_unknown_names_suggest_the_closest(tmp_path, anet_gt, pred_json):
+    gt, pred = anet_gt({"v": [(0, 10, "A")]}), pred_json({"v": [(0, 10, "A", 0.9)]})
+    for name in ("activitynet13", "anet", "ActivityNet-1.3"):
+        result = run("--gt", gt, "--pred", pred, "--dataset", name, "--out", tmp_path / "r.json")
+        assert result.returncode == 0 and result.stdout.startswith("tad-eval activitynet13: ")
+        assert len(json.loads((tmp_path / "r.json").read_text())["mAP"]) == 10
+    result = run("--gt", gt, "--pred", pred, "--dataset", "activitynet12")
+    assert result.returncode == 2 and "did you mean 'activitynet13'?" in result.stderr
+
+
+def test_inverted_predictions_are_rejected_not_scored_as_hits(tmp_path, anet_gt, pred_json):
+    # [1000, 1000 - L] against an instance of length L: intersection 0, union L - L - 0 = 0, tIoU 0/0 = NaN,
+    # which passes every threshold in the official arithmetic: this file used to score 100 % mAP.
+    gt = anet_gt({"v1": [(0, 10, "A")], "v2": [(5, 25, "A")]})
+    pred = pred_json({"v1": [(1000, 990, "A", 0.9)], "v2": [(1000, 980, "A", 0.8)]})
+    result = run("--gt", gt, "--pred", pred, "--dataset", "anet", "--out", tmp_path / "r.json")
+    assert_bad_input(result, "pred.json: results['v1'][0].segment: end before start: [1000.0, 990.0]")
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("videos", "fragments"),
+    [
+        ({}, ["pred.json: results: no predictions: nothing to evaluate"]),
+        ({"v_abc": [(0, 10, "A", 0.9)], "v_def": []},
+         ["no prediction is on a ground-truth video: 1 predictions on 1 videos (e.g. 'v_abc')",
+          "none of the 2 videos of", "subset 'validation' (e.g. 'abc', 'def')"]),
+    ],
+)  # fmt: skip
+def test_no_prediction_on_a_ground_truth_video_exits_2(anet_gt, pred_json, videos, fragments):
+    gt = anet_gt({"abc": [(0, 10, "A")], "def": [(0, 10, "A")]})
+    assert_bad_input(run("--gt", gt, "--pred", pred_json(videos), "--dataset", "anet"), *fragments)
+
+
+def test_deeply_nested_json_exits_2_with_one_line(tmp_path, anet_gt):
+    (tmp_path / "pred.json").write_text('{"results": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = run("--gt", anet_gt({"v": [(0, 1, "A")]}), "--pred", tmp_path / "pred.json", "--dataset", "anet")
+    assert_bad_input(result, "pred.json: file: invalid JSON: nested too deeply")
+
+
+def test_output_below_a_file_says_the_parent_is_not_a_folder(tmp_path):
+    gt, pred = EXAMPLES / "thumos14_mini_gt.json", EXAMPLES / "thumos14_mini_pred.json"
+    (tmp_path / "blocker").write_text("a file")
+    result = run(
+        "--gt", gt, "--pred", pred, "--dataset", "thumos14", "--out", tmp_path / "blocker" / "r.json"
+    )
+    assert_bad_input(
+        result, f"{tmp_path / 'blocker' / 'r.json'}: file: {tmp_path / 'blocker'} is not a folder"
+    )

@@ -114,7 +114,7 @@ def test_activitynet_preset_uses_linspace_value_at_the_exact_boundary():
     assert segment_iou(np.array([[0.0, 6.3]]), np.array([[0.0, 7.0]]))[0] == 0.8999999999999999
     truth = GroundTruth.from_instances([("v", 0, 7, "A")])
     ranked = predictions({"v": [(0, 6.3, "A", 0.9)]})
-    thresholds = PRESETS["anet"].tiou_thresholds
+    thresholds = PRESETS["activitynet13"].tiou_thresholds
     assert thresholds == tuple(np.linspace(0.5, 0.95, 10).tolist()) and thresholds[8] == 0.8999999999999999
     result = evaluate_detection(truth, ranked, thresholds)
     assert result.per_class_ap[0].tolist() == [1.0] * 9 + [0.0]
@@ -123,11 +123,15 @@ def test_activitynet_preset_uses_linspace_value_at_the_exact_boundary():
 
 def test_presets_and_threshold_parsing():
     assert PRESETS["thumos14"].tiou_thresholds == (0.3, 0.4, 0.5, 0.6, 0.7)
-    assert PRESETS["epic"].tiou_thresholds == PRESETS["ego4d"].tiou_thresholds == (0.1, 0.2, 0.3, 0.4, 0.5)
+    assert (
+        PRESETS["epic-kitchens-100"].tiou_thresholds
+        == PRESETS["ego4d-mq"].tiou_thresholds
+        == (0.1, 0.2, 0.3, 0.4, 0.5)
+    )
     assert PRESETS["multithumos"].tiou_thresholds == PRESETS["charades"].tiou_thresholds
     assert PRESETS["charades"].tiou_thresholds == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    assert PRESETS["ego4d"].top_k == (1, 5) and PRESETS["anet"].top_k == ()
-    assert parse_tiou("0.5:0.95:0.05") == PRESETS["anet"].tiou_thresholds
+    assert PRESETS["ego4d-mq"].top_k == (1, 5) and PRESETS["activitynet13"].top_k == ()
+    assert parse_tiou("0.5:0.95:0.05") == PRESETS["activitynet13"].tiou_thresholds
     assert parse_tiou("0.3,0.5") == (0.3, 0.5)
     assert parse_tiou("0.5") == (0.5,)
     with pytest.raises(ValueError, match="does not divide"):

@@ -94,6 +94,20 @@ def test_read_thumos_txt_bad_line_names_file_and_line(thumos_folder):
         read_thumos_txt(thumos_folder)
 
 
+def test_read_thumos_txt_with_windows_line_ends(thumos_folder):
+    (thumos_folder / "Shotput_test.txt").write_bytes(b"video_test_9 1 2\r\nvideo_test_9 3 4\r\n")
+    assert read_thumos_txt(thumos_folder / "Shotput_test.txt") == [
+        ("video_test_9", 1.0, 2.0, "Shotput"),
+        ("video_test_9", 3.0, 4.0, "Shotput"),
+    ]
+
+
+def test_read_thumos_txt_negative_time_is_an_error(thumos_folder):
+    (thumos_folder / "Shotput_test.txt").write_text("video_test_9 -3 -1\n")
+    with pytest.raises(InputError, match=re.escape("Shotput_test.txt: line 1: negative time: [-3.0, -1.0]")):
+        load_ground_truth(thumos_folder, subset="test")
+
+
 def test_read_thumos_txt_non_finite_time_is_an_error(thumos_folder):
     (thumos_folder / "Shotput_test.txt").write_text("video_test_9 nan 2\n")
     with pytest.raises(InputError, match=r"Shotput_test\.txt: line 1 start: not a finite number: 'nan'"):
@@ -167,6 +181,11 @@ def test_subset_with_no_videos_lists_existing_subsets(write_json):
             {"a": {"subset": "validation", "annotations": [{"segment": [1, "inf"], "label": "R"}]}},
             "database['a'].annotations[0].segment[1]",
         ),
+        (
+            {"a": {"subset": "validation", "annotations": [{"segment": [-3, -1], "label": "R"}]}},
+            "database['a'].annotations[0].segment",
+        ),
+        ({"a": {"subset": "validation", "duration": -5, "annotations": []}}, "database['a'].duration"),
     ],
 )
 def test_malformed_ground_truth_names_the_field(write_json, database, field):

@@ -8,7 +8,15 @@ import re
 import numpy as np
 import pytest
 
-from tad_eval import InputError, Predictions, load_predictions, write_predictions
+from tad_eval import (
+    GroundTruth,
+    InputError,
+    Predictions,
+    evaluate_detection,
+    evaluate_proposals,
+    load_predictions,
+    write_predictions,
+)
 
 
 def test_json_predictions_are_flat_arrays_in_file_order(pred_json):
@@ -83,6 +91,18 @@ def test_numbers_given_as_strings_are_parsed(pred_json):
         ({"segment": [1, 2], "label": "Run", "score": True}, "results['v2'][1].score", "not a number: True"),
         ({"segment": [1, 2], "label": "Run"}, "results['v2'][1].score", "missing"),
         ("not an object", "results['v2'][1]", "expected an object"),
+        (
+            {"segment": [5, 2], "label": "Run", "score": 1},
+            "results['v2'][1].segment",
+            "end before start: [5.0, 2.0]",
+        ),
+        (
+            {"segment": [-3, -1], "label": "Run", "score": 1},
+            "results['v2'][1].segment",
+            "negative time: [-3.0, -1.0]",
+        ),
+        ({"segment": [-1, 2], "label": "Run", "score": 1}, "results['v2'][1].segment", "negative time"),
+        ({"segment": ["5", 2], "label": "Run", "score": 1}, "results['v2'][1].segment", "end before start"),
     ],
 )
 def test_bad_prediction_names_file_video_index_and_field(write_json, item, field, problem):
@@ -190,3 +210,53 @@ def test_from_results_accepts_tuples_and_numpy_rows():
     )
     assert predictions.segments.tolist() == [[1.0, 2.0]]
     assert predictions.scores.tolist() == [0.3]
+
+
+def test_zero_length_predictions_are_valid():
+    predictions = Predictions.from_results({"v": [{"segment": [3, 3], "label": "A", "score": 0.5}]})
+    assert predictions.segments.tolist() == [[3.0, 3.0]]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"), [("v1,5,2,Run,0.5", "end before start"), ("v1,-1,2,Run,0.5", "negative")]
+)
+def test_csv_inverted_or_negative_segment_names_line_video_and_index(tmp_path, row, problem):
+    path = tmp_path / "pred.csv"
+    path.write_text(f"video,start,end,label,score\nv1,1,2,Run,0.9\n{row}\n")
+    with pytest.raises(InputError, match=re.escape(f"{path}: line 3 (results['v1'][1]).segment: {problem}")):
+        load_predictions(path)
+
+
+def test_write_predictions_refuses_an_inverted_segment(tmp_path):
+    path = tmp_path / "pred.json"
+    with pytest.raises(
+        InputError, match=re.escape("results['v1'][1].segment: end before start: [1000.0, 990.0]")
+    ):
+        write_predictions(
+            path,
+            {
+                "v1": [
+                    {"segment": [1, 2], "label": "Run", "score": 0.5},
+                    {"segment": [1000, 990], "label": "Run", "score": 0.5},
+                ]
+            },
+        )
+    assert not path.exists()
+
+
+def test_predictions_changed_in_place_are_checked_again_by_the_evaluators():
+    predictions = Predictions.from_results({"v": [{"segment": [0, 10], "label": "A", "score": 0.5}]})
+    predictions.segments[0] = [10, 0]
+    truth = GroundTruth.from_instances([("v", 0, 10, "A")])
+    for evaluate in (evaluate_detection, evaluate_proposals):
+        with pytest.raises(
+            InputError, match=re.escape("<memory>: results['v'][0].segment: end before start")
+        ):
+            evaluate(truth, predictions, [0.5])
+
+
+def test_windows_line_ends_read_like_unix_ones(tmp_path):
+    unix, windows = tmp_path / "unix.csv", tmp_path / "windows.csv"
+    unix.write_bytes(b"video,start,end,label,score\nv1,1,2,Run,0.9\n")
+    windows.write_bytes(b"video,start,end,label,score\r\nv1,1,2,Run,0.9\r\n")
+    assert load_predictions(windows).segments.tolist() == load_predictions(unix).segments.tolist() == [[1, 2]]

@@ -52,7 +52,7 @@ def scenario(draw, degenerate: bool, tied_scores: bool, crowded: bool = False):
         scores = draw(st.lists(st.floats(0, 1, allow_nan=False), min_size=count, max_size=count, unique=True))
     results: dict[str, list[dict]] = {}
     for score in scores:
-        start, end = segment()
+        start, end = sorted(segment())  # a prediction may be zero-length, never inverted
         video = draw(st.sampled_from((*VIDEOS, "unknown")))
         label = draw(st.sampled_from((*LABELS, "D")))
         results.setdefault(video, []).append({"segment": [start, end], "label": label, "score": score})
@@ -132,7 +132,7 @@ def random_predictions(truth: GroundTruth, per_video: int, seed: int) -> Predict
                 row = rng.choice(own)
                 start, end = truth.segments[row]
                 jitter = rng.normal(0, 0.15, 2) * max(end - start, 0.1)
-                segment = sorted([start + jitter[0], end + jitter[1]])
+                segment = sorted([max(start + jitter[0], 0.0), max(end + jitter[1], 0.0)])
                 label = (
                     truth.classes[truth.label_index[row]] if rng.random() < 0.9 else rng.choice(truth.classes)
                 )

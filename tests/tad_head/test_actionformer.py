@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 import torch
 
+import tad_eval
 from tad_head import (
     DETECTOR_PRESETS,
+    POSTPROCESS_PRESETS,
     ActionFormer,
+    DetectorRecipe,
     HeadConfig,
     ProjectionConfig,
     detector_param_groups,
@@ -19,7 +22,7 @@ from tad_head import (
 )
 from tad_head.layers import AffineDropPath, Scale
 
-EGO4D_RANGES = detector_preset("ego4d", in_channels=6).head.regression_ranges
+EGO4D_RANGES = detector_preset("ego4d-mq", in_channels=6, num_classes=2).head.regression_ranges
 
 
 @pytest.mark.parametrize(
@@ -177,17 +180,24 @@ def test_detector_param_groups(tiny_projection, tiny_head) -> None:
 
 def test_presets_build_and_match_the_configs() -> None:
     for name in DETECTOR_PRESETS:
-        preset = detector_preset(name, in_channels=384)
+        preset = detector_preset(name, in_channels=384, num_classes=3)
         assert preset.projection.num_levels == len(preset.head.strides)
-    ego4d = detector_preset("ego4d", 1024)
+        assert preset.head.embed_dim == preset.projection.embed_dim and preset.head.num_classes == 3
+    ego4d = detector_preset("ego4d-mq", 1024, 110)
     assert ego4d.projection.window_sizes == (17,) * 7 + (-1,) * 3 and not ego4d.targets.filter_similar_gt
     assert ego4d.head.strides[-1] == 512 and ego4d.head.regression_ranges[6] == (64, 256)
-    assert detector_preset("epic", 1024).head.regression_ranges[1] == (2, 8)  # overlapping ranges
-    anet = detector_preset("anet", 384)
+    assert ego4d.projection.arch == (2, 2, 9) and ego4d.projection.max_seq_len == 2048
+    assert (ego4d.projection.input_pdrop, ego4d.projection.proj_pdrop) == (0.2, 0.1)
+    assert detector_preset("epic-kitchens-100", 1024, 97).head.regression_ranges[1] == (2, 8)  # overlapping
+    charades = detector_preset("charades", 384, 157)
+    assert charades.head.strides == (1, 2, 4, 8, 16, 32, 64, 128) and charades.projection.input_pdrop == 0.3
+    assert detector_preset("multithumos", 384, 65).projection.arch == (3, 0, 5)
+    anet = detector_preset("activitynet13", 384, 1)
     assert (anet.loss.normalizer_init, anet.loss.loss_weight, anet.loss.label_smoothing) == (200, 2.0, 0.1)
     assert anet.head.num_classes == 1 and anet.projection.use_abs_pe and anet.projection.embed_dim == 256
+    assert anet.head.embed_dim == 256 and anet.projection.max_seq_len == 192
     assert not anet.postprocess.nms.multiclass and anet.postprocess.nms.voting_thresh == 0.9
-    thumos = detector_preset("thumos", 384)
+    thumos = detector_preset("thumos14", 384, 20)
     assert (
         thumos.postprocess.nms.sigma,
         thumos.postprocess.nms.max_seg_num,
@@ -197,15 +207,30 @@ def test_presets_build_and_match_the_configs() -> None:
         2000,
         0.0,
     )
-    assert detector_preset("epic", 1024).loss.normalizer_init == 250
-    with pytest.raises(ValueError, match="unknown detector preset"):
-        detector_preset("kinetics", 384)
+    assert detector_preset("epic-kitchens-100", 1024, 300).loss.normalizer_init == 250
     assert replace(thumos.head, num_classes=5).num_classes == 5
+
+
+def test_presets_are_typed_keyed_by_canonical_names_and_take_the_class_count_from_the_caller() -> None:
+    assert tuple(DETECTOR_PRESETS) == tuple(POSTPROCESS_PRESETS) == tad_eval.DATASETS
+    assert all(isinstance(recipe, DetectorRecipe) for recipe in DETECTOR_PRESETS.values())
+    assert all(not isinstance(getattr(recipe, f.name), dict) for recipe in DETECTOR_PRESETS.values()
+               for f in fields(recipe))  # fmt: skip
+    assert "num_classes" not in {f.name for f in fields(DetectorRecipe)}
+    # EPIC-KITCHENS-100: 97 verbs, 300 nouns (293 of them in the labelled splits): the class list decides.
+    for num_classes in (97, 293, 300):
+        assert detector_preset("epic-kitchens-100", 1024, num_classes).head.num_classes == num_classes
+    with pytest.raises(ValueError, match="use 'thumos14', not 'thumos'"):
+        detector_preset("thumos", 384, 20)
+    with pytest.raises(ValueError, match="unknown dataset 'kinetics'"):
+        detector_preset("kinetics", 384, 400)
+    with pytest.raises(ValueError, match="num_classes must be at least 1"):
+        detector_preset("thumos14", 384, 0)
 
 
 def test_thumos_s_detector_size_matches_the_analytic_count() -> None:
     """§2.6: about 26.7 M parameters for THUMOS (D 512, 20 classes) on VideoMAE-S features (384)."""
-    preset = detector_preset("thumos", 384)
+    preset = detector_preset("thumos14", 384, 20)
     with torch.device("meta"):
         model = ActionFormer(preset.projection, preset.head)
     assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(26.7, abs=0.05)

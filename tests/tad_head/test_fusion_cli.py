@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tad_head
 from tad_eval import Predictions, load_predictions
 from tad_head import fuse_classifier, load_classifier
 
@@ -176,3 +177,30 @@ def test_ties_take_the_earlier_class_and_no_rounding(tmp_path: Path) -> None:
 def test_fusion_does_not_load_torch() -> None:
     code = "import sys, tad_head.cli, tad_head; tad_head.fuse_classifier; assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_inverted_and_deeply_nested_inputs_exit_2_with_one_line(tmp_path: Path) -> None:
+    inverted = {"results": {"v1": [{"segment": [10, 2], "label": "a", "score": 0.5}]}}
+    run = _fuse(tmp_path, "--mode", "product", raw=inverted)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+    assert "raw.json: results['v1'][0].segment: end before start: [10.0, 2.0]" in run.stderr
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"results": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for nested in ({"raw": deep}, {"classifier": deep}):
+        run = _fuse(tmp_path, "--mode", "product", **nested)
+        assert (
+            run.returncode == 2
+            and len(run.stderr.strip().splitlines()) == 1
+            and "Traceback" not in run.stderr
+        )
+        assert "deep.json: file: invalid JSON: nested too deeply" in run.stderr
+
+
+def test_help_ends_with_examples_and_version(tmp_path: Path) -> None:
+    for command in ([], ["fuse"]):
+        run = subprocess.run([TAD_HEAD, *command, "--help"], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and "``" not in run.stdout
+        examples = run.stdout.split("examples:\n")[1].splitlines()
+        assert len([line for line in examples if line.startswith("  tad-head fuse ")]) == 2
+    run = subprocess.run([TAD_HEAD, "--version"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == f"tad-head {tad_head.__version__}"

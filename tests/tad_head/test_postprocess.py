@@ -93,7 +93,7 @@ def test_merge_windows_shifts_and_clamps() -> None:
 
 
 def test_postprocess_presets_follow_the_configs() -> None:
-    thumos, anet = POSTPROCESS_PRESETS["thumos"], POSTPROCESS_PRESETS["anet"]
+    thumos, anet = POSTPROCESS_PRESETS["thumos14"], POSTPROCESS_PRESETS["activitynet13"]
     assert (thumos.pre_nms_thresh, thumos.pre_nms_topk, thumos.nms.method, thumos.nms.iou_threshold) == (
         0.001,
         2000,
@@ -106,5 +106,6 @@ def test_postprocess_presets_follow_the_configs() -> None:
         0.001,
         False,
     )
-    assert POSTPROCESS_PRESETS["ego4d"].nms.sigma == 2.0 and POSTPROCESS_PRESETS["epic"].pre_nms_topk == 5000
+    assert POSTPROCESS_PRESETS["ego4d-mq"].nms.sigma == 2.0
+    assert POSTPROCESS_PRESETS["epic-kitchens-100"].pre_nms_topk == 5000
     assert POSTPROCESS_PRESETS["multithumos"].nms.max_seg_num == 8000

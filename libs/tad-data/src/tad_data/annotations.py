@@ -22,8 +22,12 @@ Classes: the class list is the one given, else the file `class_list_path(path)` 
 annotation file when it exists, else the sorted unique labels of the whole file (what OpenTAD's
 ``get_class_index`` writes). Labels in the file that are not in a given class list are an error.
 
-Reading is faithful (only the schema is checked); `repair_instances` is the separate step that
-drops zero-length annotations and clips annotations to the video duration, with warnings.
+Reading is faithful (only the schema is checked: a negative time or an end before the start is an
+error); `repair_instances` is the separate step that drops zero-length annotations and clips
+annotations to the video duration, with warnings.
+
+An annotation file and its class list are written together (`save_annotations`): either both are
+replaced or neither is.
 """
 
 from __future__ import annotations
@@ -41,14 +45,16 @@ from typing import Any
 from tad_data.errors import TadDataError, TadDataWarning, describe_location, read_json, read_text
 from tad_eval.errors import InputError, describe_value
 from tad_eval.errors import parse_number as parse_finite_number
-from tad_eval.files import atomic_write
+from tad_eval.files import atomic_write, atomic_write_all
 
 __all__ = [
     "DEFAULT_VERSION",
     "AnnotationSet",
     "Instance",
     "VideoRecord",
+    "annotations_text",
     "class_list_path",
+    "class_list_text",
     "derive_classes",
     "load_annotations",
     "normalize_subset",
@@ -215,12 +221,22 @@ def write_class_list(classes: Iterable[str], path: PathLike) -> None:
         classes: class names in id order.
         path: the output file.
     """
+    text = class_list_text(classes, path)
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
+
+
+def class_list_text(classes: Iterable[str], path: PathLike) -> str:
+    """The content of a class-list file (see `write_class_list`); ``path`` only names it in errors.
+
+    Raises:
+        TadDataError: a name that is blank, has surrounding whitespace or a line break.
+    """
     names = list(classes)
     for name in names:
         if not name.strip() or "\n" in name or "\r" in name or name != name.strip():
             raise TadDataError(f"{path}: class name {name!r} cannot be written to a one-name-per-line file")
-    with atomic_write(path, "w") as handle:
-        handle.write("".join(f"{name}\n" for name in names))
+    return "".join(f"{name}\n" for name in names)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -334,6 +350,10 @@ def _parse_instance(path: Path, video_id: str, where: str, raw: Any) -> Instance
         )
     start = parse_number(segment[0], path, video_id, where + ".segment[0]")
     end = parse_number(segment[1], path, video_id, where + ".segment[1]")
+    if start < 0:
+        raise TadDataError(
+            f"{describe_location(path, video_id, where + '.segment')}: negative time [{start}, {end}]"
+        )
     if end < start:
         raise TadDataError(
             f"{describe_location(path, video_id, where + '.segment')}: end {end} is before start {start}"
@@ -407,7 +427,22 @@ def save_annotations(
     Args:
         annotations: what to write.
         path: the JSON output file.
-        classes_path: where to write the class list too (None: do not write one).
+        classes_path: where to write the class list too (None: do not write one); the two files are
+            written together: both are replaced, or (on any error) neither is.
+    """
+    contents = {path: annotations_text(annotations, path)}
+    if classes_path is not None:
+        contents[classes_path] = class_list_text(annotations.classes, classes_path)
+    with atomic_write_all(list(contents)) as handles:
+        for handle, text in zip(handles, contents.values(), strict=True):
+            handle.write(text)
+
+
+def annotations_text(annotations: AnnotationSet, path: PathLike) -> str:
+    """The content of an annotation file (see `save_annotations`); ``path`` only names it in errors.
+
+    Raises:
+        TadDataError: a non-finite number in the set.
     """
     database = {
         video_id: {
@@ -427,10 +462,7 @@ def save_annotations(
         text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
     except ValueError as err:
         raise TadDataError(f"{path}: cannot write a non-finite number ({err})") from None
-    with atomic_write(path, "w") as handle:
-        handle.write(text + "\n")
-    if classes_path is not None:
-        write_class_list(annotations.classes, classes_path)
+    return text + "\n"
 
 
 # ---------------------------------------------------------------------------------------------------------

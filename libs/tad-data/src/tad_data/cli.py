@@ -14,11 +14,19 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from tad_data import convert, probe, synthetic
+from tad_data import __version__, convert, probe, synthetic
 from tad_data.errors import TadDataError
 from tad_eval import InputError
 
 __all__ = ["build_parser", "main"]
+
+_EXAMPLES = """\
+examples:
+  tad-data convert --dataset thumos14 --src TH14_Temporal_annotations_test/annotations \\
+                   --out data/thumos14/anno.json
+  tad-data probe --videos data/thumos14/videos --anno data/thumos14/anno.json
+  tad-data synth --out data/synth --videos 8 --classes 3 --seed 0
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tad-data",
         description="Temporal action detection data: annotation conversion, video checks, synthetic data.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tad-data {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     convert.add_command(subparsers)
     probe.add_command(subparsers)

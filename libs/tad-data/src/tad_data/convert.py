@@ -14,8 +14,25 @@ import argparse
 from tad_data.annotations import class_list_path
 from tad_data.converters import DATASETS, convert_dataset, missing_list_path, output_path, write_conversion
 from tad_eval import load_blocked
+from tad_eval.datasets import dataset_argument
 
 __all__ = ["add_command", "run_convert"]
+
+_DESCRIPTION = """\
+Convert a dataset's official annotation files into the internal annotation file and its class list
+(EPIC-KITCHENS-100: a verb and a noun file, each with its class list); with --videos also
+<out>.missing.txt, the ids of annotated videos without a readable file. The files of one conversion
+are written together: all of them appear, or none does.
+"""
+
+_EXAMPLES = """\
+examples:
+  tad-data convert --dataset thumos14 --src TH14_Temporal_annotations_test/annotations \\
+                   --out data/thumos14/anno.json
+  tad-data convert --dataset anet --src activity_net.v1-3.min.json --videos data/anet/videos \\
+                   --blocked data/anet/blocked.json --out data/anet/anno.json
+  tad-data convert --dataset epic --src EPIC_100_annotations --out data/epic/anno.json
+"""
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -23,15 +40,29 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
         help="convert a dataset's official annotation files to the internal format",
-        description=__doc__.split("\n\n")[0],
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
-    parser.add_argument("--src", required=True, nargs="+", help="official annotation files or folders")
     parser.add_argument(
-        "--videos", help="folder of the videos: fills durations/fps/frame counts, lists missing ones"
+        "--dataset",
+        required=True,
+        type=dataset_argument,
+        metavar="DATASET",
+        help=f"one of: {', '.join(DATASETS)} (aliases such as anet, thumos, epic, ego4d are accepted)",
     )
-    parser.add_argument("--blocked", help="video ids to leave out (JSON list or one id per line)")
-    parser.add_argument("--out", required=True, help="output annotation file (JSON)")
+    parser.add_argument(
+        "--src", required=True, nargs="+", metavar="PATH", help="official annotation files or folders"
+    )
+    parser.add_argument(
+        "--videos",
+        metavar="DIR",
+        help="folder of the videos: fills durations/fps/frame counts, lists missing ones",
+    )
+    parser.add_argument(
+        "--blocked", metavar="FILE", help="video ids to leave out (JSON list or one id per line)"
+    )
+    parser.add_argument("--out", required=True, metavar="FILE", help="output annotation file (JSON)")
     parser.set_defaults(run=run_convert)
 
 

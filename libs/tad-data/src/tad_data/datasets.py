@@ -47,6 +47,7 @@ from tad_data.sampling import (
 from tad_data.timegrid import TimeGrid
 from tad_data.transforms import AugmentConfig, augment_clip, draw_augmentation, eval_transform
 from tad_data.video import VideoInfo, open_video, read_frames, video_info, warn_frame_count_mismatch
+from tad_eval.datasets import THUMOS_AMBIGUOUS
 
 __all__ = [
     "DatasetConfig",
@@ -72,7 +73,7 @@ class DatasetConfig:
     video_prefix: str = ""  # video file = video_dir / (prefix + video_id + suffix); ActivityNet: "v_"
     video_suffix: str = ".mp4"  # file extension, with the dot
     class_agnostic: bool = False  # every label becomes class 0 (ActivityNet's detector)
-    ignore_labels: tuple[str, ...] = ("Ambiguous",)  # labels skipped without warning (THUMOS "Ambiguous")
+    ignore_labels: tuple[str, ...] = (THUMOS_AMBIGUOUS,)  # labels skipped without warning
     min_gt_scale: float = 0.0  # drop segments with length / duration <= this (ActivityNet filter_gt: 0.01)
     blocked: tuple[str, ...] = ()  # video ids left out (e.g. ActivityNet's missing_files.txt)
     skip_missing: bool = False  # skip missing or undecodable videos (listed in `.skipped`) instead of raising

@@ -117,22 +117,39 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+_EXAMPLES = """\
+examples:
+  tad-data probe --videos data/thumos14/videos --anno data/thumos14/anno.json
+  tad-data probe --videos data/anet/videos --anno data/anet/anno.json --prefix v_ --fps-tolerance 0.05
+"""
+
+
 def add_command(subparsers: argparse._SubParsersAction) -> None:
     """Register ``tad-data probe``."""
     parser = subparsers.add_parser(
         "probe",
         help="check that annotated videos exist, decode and match the annotation's frame count and fps",
         description=(
-            "Check every annotated video: it exists, decodes, and its frame count and fps agree with the "
-            "annotation. Prints a table of problems. Exit code 0: no problem; 1: problems found; "
-            "2: bad input."
+            "Check every annotated video: it exists, decodes, and its frame count and fps agree with\n"
+            "the annotation. Prints a table of problems. Exit code 0: no problem; 1: problems found;\n"
+            "2: bad input.\n"
         ),
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--videos", required=True, help="folder of video files")
-    parser.add_argument("--anno", required=True, help="annotation file in the internal format")
-    parser.add_argument("--classes", default=None, help="class-list file (default: the one beside --anno)")
+    parser.add_argument("--videos", required=True, metavar="DIR", help="folder of video files")
+    parser.add_argument(
+        "--anno", required=True, metavar="FILE", help="annotation file in the internal format"
+    )
+    parser.add_argument(
+        "--classes", default=None, metavar="FILE", help="class-list file (default: the one beside --anno)"
+    )
     parser.add_argument("--prefix", default="", help="file-name prefix before the video id (ActivityNet: v_)")
     parser.add_argument(
-        "--fps-tolerance", type=float, default=0.01, help="allowed relative fps difference (default 0.01)"
+        "--fps-tolerance",
+        type=float,
+        default=0.01,
+        metavar="FRACTION",
+        help="allowed relative fps difference (default 0.01)",
     )
     parser.set_defaults(run=_run)

@@ -13,7 +13,9 @@ motion ``MOTIONS[k % 4]`` and hue ``k / num_classes``. Outside instances no satu
 drawn, so a detector can learn classes and boundaries from a few videos.
 
 Instance boundaries are whole frames (``start = first_frame / fps``, ``end = (last_frame + 1) / fps``);
-the same seed gives the same annotation bytes and the same video bytes.
+the same seed gives the same annotation bytes and the same video bytes. Every file is written as
+every tad-* output is (`tad_eval.files`): a video appears complete or not at all, and the annotation
+file and its class list appear together.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 
 from tad_data.annotations import AnnotationSet, Instance, VideoRecord, class_list_path, save_annotations
 from tad_data.errors import TadDataError
+from tad_eval.files import atomic_write
 
 __all__ = ["MOTIONS", "SHAPES", "SyntheticDataset", "add_command", "class_name", "write_synthetic_dataset"]
 
@@ -146,7 +149,7 @@ def _render_video(
     active = np.full(num_frames, -1)
     for index, (start, end, _) in enumerate(instances):
         active[start:end] = index
-    with av.open(str(path), "w") as container:
+    with atomic_write(path, "wb") as handle, av.open(handle, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         # one thread and no macroblock-tree rate control: x264 then writes the same bytes every time
@@ -211,7 +214,6 @@ def write_synthetic_dataset(
         raise TadDataError(f"synth: bad timing (fps={fps}, durations {min_duration}..{max_duration} s)")
     root = Path(out_dir)
     video_dir = root / "videos"
-    video_dir.mkdir(parents=True, exist_ok=True)
     num_validation = 0
     if num_videos >= 2 and validation_fraction > 0:
         num_validation = max(1, round(num_videos * validation_fraction))
@@ -251,14 +253,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+_EXAMPLES = """\
+examples:
+  tad-data synth --out data/synth --videos 8 --classes 3 --seed 0
+  tad-data synth --out data/synth_large --videos 64 --classes 12 --seed 1 --size 128 --fps 30
+"""
+
+
 def add_command(subparsers: argparse._SubParsersAction) -> None:
     """Register ``tad-data synth``."""
     parser = subparsers.add_parser(
         "synth",
         help="write a synthetic dataset of H.264 videos with visible actions",
-        description="Write DIR/videos/synth_NNNN.mp4, DIR/annotations.json and DIR/annotations.classes.txt.",
+        description="Write DIR/videos/synth_NNNN.mp4, DIR/annotations.json and DIR/annotations.classes.txt:\n"
+        "H.264 videos in which each action class draws its own shape, colour and motion.\n",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--videos", type=int, required=True, help="number of videos")
     parser.add_argument("--classes", type=int, required=True, help="number of action classes")
     parser.add_argument(

@@ -23,12 +23,11 @@ from tad_eval.presets import PRESETS, DatasetPreset, parse_tiou
 from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals, topk_recall
 
 #: The single source of the version; pyproject.toml reads it from here (no importlib.metadata at import).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CHARACTERISTIC_SCALES",
     "DATASETS",
-    "canonical_dataset",
     "DUPLICATE_TOLERANCE_S",
     "PRESETS",
     "DatasetPreset",
@@ -43,6 +42,7 @@ __all__ = [
     "__version__",
     "atomic_write",
     "average_precision",
+    "canonical_dataset",
     "check_thresholds",
     "clean_instances",
     "diagnose_detection",

@@ -80,10 +80,11 @@ def evaluate_detection(
         ground_truth: from :func:`~tad_eval.load_ground_truth` (cleaned or raw).
         predictions: from :func:`~tad_eval.load_predictions`. Predictions on videos or with labels
             absent from the ground truth are ignored and counted in the warnings.
-        tiou_thresholds: e.g. ``tad_eval.PRESETS["anet"].tiou_thresholds``.
+        tiou_thresholds: e.g. ``tad_eval.PRESETS["activitynet13"].tiou_thresholds``.
 
     Raises:
-        InputError: the ground truth has no instances.
+        InputError: the ground truth has no instances, or a prediction has a non-finite value, a
+            negative time or an end before its start (a zero-length prediction is valid).
         ValueError: a threshold is outside (0, 1].
     """
     thresholds = check_thresholds(tiou_thresholds)

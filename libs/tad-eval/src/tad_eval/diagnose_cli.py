@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tad_eval.cli import _BAD_INPUT, _load_truth
-from tad_eval.datasets import canonical_dataset
+from tad_eval.datasets import dataset_argument
 from tad_eval.detection import check_thresholds
 from tad_eval.diagnose import (
     CHARACTERISTICS,
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dataset",
         required=True,
-        type=canonical_dataset,
+        type=dataset_argument,
         metavar="NAME",
         help=f"default subset and the buckets' scale: {', '.join(PRESETS)} (or an alias)",
     )

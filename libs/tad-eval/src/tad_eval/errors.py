@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["InputError", "describe_value", "parse_label", "parse_number", "parse_segment"]
+__all__ = ["InputError", "check_segment", "describe_value", "parse_label", "parse_number", "parse_segment"]
 
 _MAX_VALUE_CHARS = 80
 
@@ -71,6 +71,18 @@ def parse_segment(value: Any, source: str, field: str, finite: bool = False) -> 
         parse_number(value[0], source, field + "[0]", finite),
         parse_number(value[1], source, field + "[1]", finite),
     )
+
+
+def check_segment(start: float, end: float, source: str, field: str, allow_inverted: bool = False) -> None:
+    """Reject a negative time and, unless ``allow_inverted``, an end before the start.
+
+    A zero-length segment (``end == start``) is valid. Ground truth allows inverted segments because the
+    official evaluator keeps them (``--raw-gt``) and cleaning drops them; a prediction never does.
+    """
+    if start < 0 or end < 0:
+        raise InputError(source, field, f"negative time: [{start!r}, {end!r}]")
+    if end < start and not allow_inverted:
+        raise InputError(source, field, f"end before start: [{start!r}, {end!r}]")
 
 
 def parse_label(value: Any, source: str, field: str) -> str:

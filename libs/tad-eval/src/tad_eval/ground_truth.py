@@ -5,6 +5,8 @@ AdaTAD numbers used: an instance with ``end - start <= 0`` is dropped, and so is
 start and end are each within 1e-3 s of an earlier kept instance of the same label in the same video.
 Without cleaning (``clean=False``, CLI ``--raw-gt``) every instance is kept exactly as the official
 ActivityNet evaluator (and its evaluation server) keeps it.
+
+A negative time or a negative video duration is an error in either case.
 """
 
 from __future__ import annotations
@@ -15,13 +17,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tad_eval.errors import InputError, describe_value, parse_label, parse_number, parse_segment
+from tad_eval.datasets import THUMOS_AMBIGUOUS, THUMOS_SPLITS
+from tad_eval.errors import (
+    InputError,
+    check_segment,
+    describe_value,
+    parse_label,
+    parse_number,
+    parse_segment,
+)
 from tad_eval.files import read_json, read_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "SubsetError",
@@ -40,8 +52,7 @@ DUPLICATE_TOLERANCE_S = 1e-3
 #: ``(video, start_s, end_s, label)``
 Instance = tuple[str, float, float, str]
 
-_THUMOS_SPLITS = ("test", "val", "validation")  # <Class>_<split>.txt
-_AMBIGUOUS = "Ambiguous"
+_PLAIN_NUMBERS = (float, int)  # exact types: bool, a subclass of int, is not a number here
 
 
 class SubsetError(InputError):
@@ -134,12 +145,15 @@ class GroundTruth:
         if missing is not None:
             raise InputError(source, "videos", f"instance of video {missing!r} outside the evaluated videos")
         durations = durations or {}
+        video_column, start_column, end_column, label_column = (
+            zip(*kept, strict=True) if kept else ((), (), (), ())
+        )
         return cls(
             videos=video_names,
-            video_index=np.array([video_codes[item[0]] for item in kept], dtype=np.int64),
-            segments=np.array([(item[1], item[2]) for item in kept], dtype=np.float64).reshape(-1, 2),
+            video_index=np.fromiter(map(video_codes.__getitem__, video_column), np.int64, len(kept)),
+            segments=np.array((start_column, end_column), dtype=np.float64).reshape(2, -1).T.copy(),
             classes=tuple(class_codes),
-            label_index=np.array([class_codes[item[3]] for item in kept], dtype=np.int64),
+            label_index=np.fromiter(map(class_codes.__getitem__, label_column), np.int64, len(kept)),
             durations=np.array([durations.get(name, np.nan) for name in video_names], dtype=np.float64),
             cleaned=clean,
             dropped_zero_length=zero_length,
@@ -218,7 +232,7 @@ def load_ground_truth(
     """
     blocked_ids = load_blocked(blocked)
     source = str(path)
-    if Path(path).is_dir() or Path(path).suffix.lower() == ".txt":
+    if os.path.isdir(path) or os.path.splitext(path)[1].lower() == ".txt":
         instances, subsets = _thumos_instances(path, subset)
         instances = [item for item in instances if item[0] not in blocked_ids]
         if not instances:
@@ -277,7 +291,10 @@ def _json_instances(
             continue
         videos.append(video)
         if entry.get("duration") is not None:
-            durations[video] = parse_number(entry["duration"], source, f"database[{video!r}].duration")
+            where = f"database[{video!r}].duration"
+            durations[video] = parse_number(entry["duration"], source, where, finite=True)
+            if durations[video] < 0:
+                raise InputError(source, where, f"negative duration: {describe_value(entry['duration'])}")
         instances.extend(_json_annotations(entry, video, source))
     if not videos:
         existing = sorted(
@@ -294,6 +311,19 @@ def _json_annotations(entry: dict, video: str, source: str) -> list[Instance]:
         raise InputError(source, where, f"expected a list of annotations, got {describe_value(annotations)}")
     instances = []
     for index, annotation in enumerate(annotations):
+        # Fast path for the common case: a dict, a [start, end] list of plain non-negative finite numbers
+        # and a string label; anything else goes through the checks below, which name the problem.
+        segment = annotation.get("segment") if type(annotation) is dict else None
+        if type(segment) is list and len(segment) == 2 and type(annotation.get("label")) is str:
+            start, end = segment
+            if (
+                type(start) in _PLAIN_NUMBERS
+                and type(end) in _PLAIN_NUMBERS
+                and 0 <= start < math.inf
+                and 0 <= end < math.inf
+            ):
+                instances.append((video, float(start), float(end), annotation["label"]))
+                continue
         if not isinstance(annotation, dict) or "segment" not in annotation or "label" not in annotation:
             raise InputError(
                 source,
@@ -301,6 +331,7 @@ def _json_annotations(entry: dict, video: str, source: str) -> list[Instance]:
                 f"expected an object with 'segment' and 'label', got {describe_value(annotation)}",
             )
         start, end = parse_segment(annotation["segment"], source, f"{where}[{index}].segment", finite=True)
+        check_segment(start, end, source, f"{where}[{index}].segment", allow_inverted=True)
         label = parse_label(annotation["label"], source, f"{where}[{index}].label")
         instances.append((video, start, end, label))
     return instances
@@ -322,7 +353,8 @@ def read_thumos_txt(
         Instances ordered by file name, then line.
 
     Raises:
-        InputError: no annotation file is found, or a line is not ``video start end`` with finite times.
+        InputError: no annotation file is found, or a line is not ``video start end`` with finite,
+            non-negative times.
     """
     return _read_thumos_files(thumos_files(path, include_ambiguous, split))
 
@@ -341,6 +373,7 @@ def _read_thumos_files(files: Sequence[tuple[Path, str, str]]) -> list[Instance]
                 )
             start = parse_number(fields[1], str(file), f"line {line_number} start", finite=True)
             end = parse_number(fields[2], str(file), f"line {line_number} end", finite=True)
+            check_segment(start, end, str(file), f"line {line_number}", allow_inverted=True)
             instances.append((fields[0], start, end, label))
     return instances
 
@@ -363,6 +396,8 @@ def thumos_files(
     Raises:
         InputError: ``path`` does not exist or holds no such file.
     """
+    from pathlib import Path  # only text ground truth needs it: the JSON path starts faster without
+
     root = Path(path)
     if not root.exists():
         raise InputError(path, "file", "not found")
@@ -370,11 +405,11 @@ def thumos_files(
     files = []
     for file in candidates:
         label, _, file_split = file.stem.rpartition("_")
-        matches = file.suffix.lower() == ".txt" and bool(label) and file_split.lower() in _THUMOS_SPLITS
+        matches = file.suffix.lower() == ".txt" and bool(label) and file_split.lower() in THUMOS_SPLITS
         label, file_split = (label, file_split.lower()) if matches else (file.stem, "")
         if root.is_dir() and not matches:
             continue
-        if label == _AMBIGUOUS and not include_ambiguous:
+        if label == THUMOS_AMBIGUOUS and not include_ambiguous:
             continue
         if split is not None and file_split != split.lower():
             continue

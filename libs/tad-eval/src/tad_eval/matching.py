@@ -108,7 +108,11 @@ def align_predictions(
         predictions: the predictions.
         by_label: False for class-agnostic use (proposals): keep predictions of any label and put
             them all in class 0.
+
+    Raises:
+        InputError: a prediction has a non-finite value, a negative time or an end before its start.
     """
+    predictions.validate()
     video_code = {name: code for code, name in enumerate(truth.videos)}
     class_code = {name: code for code, name in enumerate(truth.classes)}
     video_map = np.array([video_code.get(name, -1) for name in predictions.videos], dtype=np.int64)

@@ -8,7 +8,8 @@ Formats (see the README):
   is optional).
 
 Numbers may be given as strings (``"12.5"``). A non-numeric or non-finite (NaN, inf) segment bound or
-score is an error naming the video and the index of the prediction within it.
+score, a negative time and an end before the start are errors naming the video and the index of the
+prediction within it (a zero-length segment, end equal to start, is valid).
 
 Reading is built for large files (ActivityNet-1.3 validation with 100 predictions per video is about
 460,000 predictions): an optimistic path converts whole columns with numpy, and only when that
@@ -17,8 +18,6 @@ fails does a per-item pass run to find and name the offending entry.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import os
@@ -27,12 +26,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tad_eval.errors import InputError, describe_value, parse_label, parse_number, parse_segment
+from tad_eval.errors import (
+    InputError,
+    check_segment,
+    describe_value,
+    parse_label,
+    parse_number,
+    parse_segment,
+)
 from tad_eval.files import atomic_write, gc_paused, read_json, read_text
 
 __all__ = ["Predictions", "load_predictions", "write_predictions"]
@@ -46,6 +51,10 @@ class Predictions:
 
     Row order is file order (JSON: video by video, each list in order; CSV: row order). The
     evaluator breaks score ties by this order, so it is part of the data.
+
+    Raises:
+        InputError: at construction, for a non-finite segment bound or score, a negative time or an
+            end before the start, naming the video and the index of the prediction within it.
     """
 
     videos: tuple[str, ...]  # video ids in order of first appearance (JSON: also videos with an empty list)
@@ -55,6 +64,32 @@ class Predictions:
     label_names: tuple[str, ...]  # distinct labels in order of first appearance
     label_codes: np.ndarray  # int64 [N]: index into `label_names`
     source: str = "<memory>"  # the file they were read from, for messages
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` for the first non-finite value, negative time or end before start.
+
+        Runs at construction; the evaluators run it again, since the arrays can be changed in place.
+        """
+        starts, ends = self.segments[:, 0], self.segments[:, 1]
+        valid = (
+            np.isfinite(self.segments).all(axis=1)
+            & np.isfinite(self.scores)
+            & (starts >= 0)
+            & (ends >= starts)
+        )
+        if valid.all():
+            return
+        row = int(np.flatnonzero(~valid)[0])
+        video = int(self.video_index[row])
+        index = int(np.count_nonzero(self.video_index[:row] == video))
+        where = f"results[{self.videos[video]!r}][{index}]"
+        for column, bound in enumerate(self.segments[row].tolist()):
+            parse_number(bound, self.source, f"{where}.segment[{column}]", finite=True)
+        parse_number(self.scores[row].item(), self.source, f"{where}.score", finite=True)
+        check_segment(*self.segments[row].tolist(), self.source, f"{where}.segment")
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -97,7 +132,7 @@ def load_predictions(path: str | os.PathLike[str]) -> Predictions:
         InputError: the file is missing or does not follow the format; the message names the file,
             the video and the index of the offending prediction.
     """
-    if Path(path).suffix.lower() == ".csv":
+    if os.path.splitext(path)[1].lower() == ".csv":
         return _load_csv(path)
     data = read_json(path)
     if not isinstance(data, dict) or "results" not in data:
@@ -122,7 +157,8 @@ def write_predictions(
         results: ``{video: [{"segment": [start, end], "label": name, "score": x}, ...]}``.
 
     Raises:
-        InputError: an entry is malformed (checked before anything is written).
+        InputError: an entry is malformed, e.g. an end before its start (checked before anything is
+            written).
     """
     Predictions.from_results(results)
     payload = {"version": "VERSION 1.3", "results": results, "external_data": {}}
@@ -196,7 +232,9 @@ def _columns_checked(results: Mapping[str, Any], source: str) -> tuple:
             for key in ("segment", "label", "score"):
                 if key not in item:
                     raise InputError(source, f"{where}.{key}", "missing")
-            segments.append(parse_segment(item["segment"], source, f"{where}.segment", finite=True))
+            segment = parse_segment(item["segment"], source, f"{where}.segment", finite=True)
+            check_segment(*segment, source, f"{where}.segment")
+            segments.append(segment)
             scores.append(parse_number(item["score"], source, f"{where}.score", finite=True))
             labels.append(parse_label(item["label"], source, f"{where}.label"))
     segments_array = np.array(segments, dtype=np.float64).reshape(-1, 2)
@@ -211,6 +249,9 @@ def _code_labels(labels: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
 
 def _load_csv(path: str | os.PathLike[str]) -> Predictions:
     """CSV rows ``video,start,end,label,score`` (optional header naming the columns in any order)."""
+    import csv  # only CSV predictions need it: the JSON path starts faster without
+    import io
+
     source = str(path)
     rows = list(csv.reader(io.StringIO(read_text(path))))
     order = list(range(5))
@@ -234,6 +275,7 @@ def _load_csv(path: str | os.PathLike[str]) -> Predictions:
         per_video_count[video] = index + 1
         where = f"line {line_number} (results[{video!r}][{index}])"
         segment = parse_segment((start_s, end_s), source, f"{where}.segment", finite=True)
+        check_segment(*segment, source, f"{where}.segment")
         value = parse_number(score, source, f"{where}.score", finite=True)
         video_index.append(video_codes.setdefault(video, len(video_codes)))
         segments.append(segment)

@@ -1,4 +1,5 @@
-"""Per-dataset evaluation presets: tIoU thresholds exactly as the field computes them, default subsets.
+"""Per-dataset evaluation presets, keyed by the canonical dataset names of :mod:`tad_eval.datasets`:
+tIoU thresholds exactly as the field computes them, and the subsets evaluated by default.
 
 ActivityNet's thresholds are the official evaluator's ``numpy.linspace(0.5, 0.95, 10)`` (its
 0.8999999999999999 is not the literal 0.9, which matters for a tIoU of exactly 0.9); the others are
@@ -14,14 +15,15 @@ import numpy as np
 
 __all__ = ["PRESETS", "DatasetName", "DatasetPreset", "parse_tiou"]
 
-DatasetName = Literal["thumos14", "anet", "epic", "ego4d", "multithumos", "charades"]
+#: The canonical names of :data:`tad_eval.datasets.DATASETS` (a test keeps the two equal).
+DatasetName = Literal["thumos14", "activitynet13", "epic-kitchens-100", "ego4d-mq", "multithumos", "charades"]
 
 
 @dataclass(frozen=True)
 class DatasetPreset:
     """How one benchmark is evaluated."""
 
-    name: DatasetName  # the CLI's --dataset value
+    name: DatasetName  # canonical dataset name (the CLI's --dataset also takes aliases)
     tiou_thresholds: tuple[float, ...]  # detection mAP thresholds
     # Names of the evaluation subset, most specific first (case-insensitive); the first one the file has
     # is evaluated. Official/ActionFormer files name the THUMOS14 test set "Test"; OpenTAD's and

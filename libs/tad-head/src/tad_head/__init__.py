@@ -45,6 +45,7 @@ _MODULE_OF = {
     "select_candidates": "postprocessing",
     "DETECTOR_PRESETS": "presets",
     "DetectorPreset": "presets",
+    "DetectorRecipe": "presets",
     "detector_preset": "presets",
     "TargetConfig": "targets",
     "assign_targets": "targets",

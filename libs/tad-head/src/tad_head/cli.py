@@ -10,27 +10,50 @@ import sys
 from collections.abc import Sequence
 
 from tad_eval import InputError, load_predictions, write_predictions
+from tad_head import __version__
 from tad_head.fusion import fuse_classifier, list_ids, load_classifier
 
 __all__ = ["main"]
 
+_FUSE_EXAMPLES = """\
+examples:
+  tad-head fuse --pred anet_agnostic.json --classifier cuhk_val_simp_share.json --mode product \\
+                --out anet_fused.json
+  tad-head fuse --pred anet_agnostic.json --classifier internvideo2_anet_val.json --mode sqrt --topk 2 \\
+                --softmax --allow-missing --out anet_fused.json
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tad-head", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="tad-head",
+        description="Detection-head tools: video-classifier fusion of class-agnostic detections.",
+        epilog=_FUSE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tad-head {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     fuse = commands.add_parser(
         "fuse",
         help="label class-agnostic detections with each video's top-k classifier classes",
-        description="Copy every segment once per top-k class of its video, scored det*cls (product, CUHK) or "
-        "sqrt(det*cls) (sqrt, InternVideo/InternVideo2). Input labels are ignored.",
+        description="Copy every segment once per top-k class of its video, scored det*cls (product, CUHK)\n"
+        "or sqrt(det*cls) (sqrt, InternVideo/InternVideo2). Input labels are ignored.\n",
+        epilog=_FUSE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fuse.add_argument(
-        "--pred", required=True, help="class-agnostic detections (tad-eval predictions JSON/CSV)"
+        "--pred",
+        required=True,
+        metavar="FILE",
+        help="class-agnostic detections (tad-eval predictions JSON/CSV)",
     )
     fuse.add_argument(
-        "--classifier", required=True, help='{"results": {video: [scores]}, "class"|"classes": [...]}'
+        "--classifier",
+        required=True,
+        metavar="FILE",
+        help='classifier scores: {"results": {video: [scores]}, "class"|"classes": [...]}',
     )
-    fuse.add_argument("--topk", type=int, default=2, help="classes per video (default 2)")
+    fuse.add_argument("--topk", type=int, default=2, metavar="K", help="classes per video (default 2)")
     fuse.add_argument("--mode", required=True, choices=["product", "sqrt"], help="score fusion")
     fuse.add_argument("--softmax", action="store_true", help="softmax the classifier scores first")
     fuse.add_argument(
@@ -38,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="drop videos the classifier lacks (with a warning naming how many) instead of failing",
     )
-    fuse.add_argument("--out", required=True, help="fused predictions JSON (tad-eval format)")
+    fuse.add_argument("--out", required=True, metavar="FILE", help="fused predictions JSON (tad-eval format)")
     return parser
 
 

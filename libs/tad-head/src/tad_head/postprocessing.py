@@ -37,33 +37,29 @@ class PostProcessConfig:
     nms: NMSConfig = field(default_factory=NMSConfig)  # the NMS applied per video
 
 
-# Per-dataset settings of the AdaTAD configs (soft-NMS everywhere; voting only acts class-agnostically).
+# Per-dataset settings of the AdaTAD configs, keyed by canonical dataset name (soft-NMS everywhere; voting
+# only acts class-agnostically). Variants of one dataset (THUMOS with a frozen backbone, ActivityNet with a
+# multi-class head) are written out by the experiments that use them.
 POSTPROCESS_PRESETS: dict[str, PostProcessConfig] = {
-    "thumos": PostProcessConfig(
+    "thumos14": PostProcessConfig(
         0.001, 2000, NMSConfig("gaussian", sigma=0.7, max_seg_num=2000, voting_thresh=0.7)
     ),
-    "thumos_frozen": PostProcessConfig(
-        0.001, 2000, NMSConfig("gaussian", sigma=0.5, min_score=0.001, max_seg_num=2000, voting_thresh=0.7)
-    ),
-    "anet": PostProcessConfig(
+    "activitynet13": PostProcessConfig(
         nms=NMSConfig(
             "gaussian", sigma=0.7, min_score=0.001, max_seg_num=100, multiclass=False, voting_thresh=0.9
         )
     ),
-    "anet_cls": PostProcessConfig(
-        nms=NMSConfig("gaussian", sigma=0.75, min_score=0.001, max_seg_num=100, voting_thresh=0.9)
+    "epic-kitchens-100": PostProcessConfig(
+        0.001, 5000, NMSConfig("gaussian", sigma=0.4, min_score=0.001, max_seg_num=2000, voting_thresh=0.75)
+    ),
+    "ego4d-mq": PostProcessConfig(
+        0.001, 5000, NMSConfig("gaussian", sigma=2.0, min_score=0.001, max_seg_num=2000, voting_thresh=0.95)
     ),
     "multithumos": PostProcessConfig(
         0.001, 8000, NMSConfig("gaussian", sigma=0.5, max_seg_num=8000, voting_thresh=0.7)
     ),
     "charades": PostProcessConfig(
         0.001, 2000, NMSConfig("gaussian", sigma=0.3, max_seg_num=1000, voting_thresh=0.7)
-    ),
-    "epic": PostProcessConfig(
-        0.001, 5000, NMSConfig("gaussian", sigma=0.4, min_score=0.001, max_seg_num=2000, voting_thresh=0.75)
-    ),
-    "ego4d": PostProcessConfig(
-        0.001, 5000, NMSConfig("gaussian", sigma=2.0, min_score=0.001, max_seg_num=2000, voting_thresh=0.95)
     ),
 }
 

@@ -3,17 +3,26 @@
 `convert_dataset` runs one dataset's converter, removes blocked videos, fills unknown durations /
 fps / frame counts from the videos when a folder of videos is given (listing the missing ones),
 then drops zero-length annotations and clips annotations to the video (`repair_instances`).
-`write_conversion` writes the result beside the requested output path.
+`write_conversion` writes the result beside the requested output path, every file of one conversion
+together: all of them appear, or (on any error) none does.
+
+Datasets are named as everywhere in the tad-* libraries (`tad_eval.datasets`); `dataset_converter`
+also takes the aliases `tad_eval.canonical_dataset` knows.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tad_data.annotations import AnnotationSet, class_list_path, repair_instances, save_annotations
+from tad_data.annotations import (
+    AnnotationSet,
+    annotations_text,
+    class_list_path,
+    class_list_text,
+    repair_instances,
+)
 from tad_data.converters.activitynet import VIDEO_PREFIX as ACTIVITYNET_PREFIX
 from tad_data.converters.activitynet import convert_activitynet
 from tad_data.converters.charades import convert_charades
@@ -22,7 +31,8 @@ from tad_data.converters.epic import convert_epic_kitchens
 from tad_data.converters.thumos import convert_multithumos, convert_thumos14
 from tad_data.converters.videos import attach_video_info
 from tad_data.errors import TadDataError
-from tad_eval.files import atomic_write
+from tad_eval.datasets import canonical_dataset
+from tad_eval.files import atomic_write_all
 
 __all__ = [
     "DATASETS",
@@ -46,50 +56,37 @@ __all__ = [
 class DatasetConverter:
     """How one dataset is converted."""
 
-    name: str  # canonical dataset name (the --dataset value)
+    name: str  # canonical dataset name (tad_eval.DATASETS)
     convert: Callable[
         [Sequence[str | Path]], AnnotationSet | dict[str, AnnotationSet]
     ]  # official files -> set(s)
     video_prefix: str = ""  # video file = <prefix><video id>.<ext>
-    aliases: tuple[str, ...] = ()  # other accepted --dataset spellings
 
 
-#: Every supported dataset, by canonical name.
+#: Every supported dataset, by canonical name, in the order of `tad_eval.DATASETS`.
 DATASETS = {
     spec.name: spec
     for spec in (
-        DatasetConverter("thumos14", convert_thumos14, aliases=("thumos", "thumos-14")),
-        DatasetConverter(
-            "activitynet13",
-            convert_activitynet,
-            ACTIVITYNET_PREFIX,
-            aliases=("activitynet", "anet", "activitynet-1.3"),
-        ),
-        DatasetConverter(
-            "epic-kitchens-100", convert_epic_kitchens, aliases=("epic", "epic-kitchens", "epic100")
-        ),
-        DatasetConverter("ego4d-mq", convert_ego4d, aliases=("ego4d", "ego4d-moments")),
-        DatasetConverter("multithumos", convert_multithumos, aliases=("multi-thumos",)),
+        DatasetConverter("thumos14", convert_thumos14),
+        DatasetConverter("activitynet13", convert_activitynet, ACTIVITYNET_PREFIX),
+        DatasetConverter("epic-kitchens-100", convert_epic_kitchens),
+        DatasetConverter("ego4d-mq", convert_ego4d),
+        DatasetConverter("multithumos", convert_multithumos),
         DatasetConverter("charades", convert_charades),
     )
 }
 
 
-def _squash(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def dataset_converter(name: str) -> DatasetConverter:
-    """The converter of a dataset; case, ``-``, ``_`` and ``.`` in the name do not matter.
+    """The converter of a dataset, by canonical name or alias (`tad_eval.canonical_dataset`).
 
     Raises:
-        TadDataError: for an unknown dataset (the message lists the known ones).
+        TadDataError: for an unknown dataset (the message suggests the closest and lists all).
     """
-    wanted = _squash(name)
-    for spec in DATASETS.values():
-        if wanted in {_squash(spelling) for spelling in (spec.name, *spec.aliases)}:
-            return spec
-    raise TadDataError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    try:
+        return DATASETS[canonical_dataset(name)]
+    except ValueError as err:
+        raise TadDataError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -149,6 +146,9 @@ def missing_list_path(out: str | Path) -> Path:
 def write_conversion(conversion: Conversion, out: str | Path) -> list[Path]:
     """Write each annotation set, its class list and (when videos were checked) the missing list.
 
+    The files are written together (`tad_eval.files.atomic_write_all`): after an error (an unwritable
+    folder, a class name that cannot be written) none of them has changed.
+
     Args:
         conversion: the result of `convert_dataset`.
         out: the requested output path (``anno.json``).
@@ -156,13 +156,14 @@ def write_conversion(conversion: Conversion, out: str | Path) -> list[Path]:
     Returns:
         The files written.
     """
-    written = []
+    contents: dict[Path, str] = {}
     for key, annotation_set in conversion.outputs.items():
         path = output_path(out, key)
-        save_annotations(annotation_set, path, class_list_path(path))
-        written += [path, class_list_path(path)]
+        contents[path] = annotations_text(annotation_set, path)
+        contents[class_list_path(path)] = class_list_text(annotation_set.classes, class_list_path(path))
     if conversion.missing_videos is not None:
-        with atomic_write(missing_list_path(out)) as handle:
-            handle.write("".join(f"{video_id}\n" for video_id in conversion.missing_videos))
-        written.append(missing_list_path(out))
-    return written
+        contents[missing_list_path(out)] = "".join(f"{video_id}\n" for video_id in conversion.missing_videos)
+    with atomic_write_all(list(contents)) as handles:
+        for handle, text in zip(handles, contents.values(), strict=True):
+            handle.write(text)
+    return list(contents)

@@ -80,6 +80,8 @@ def _video(row: CsvRow, subset: str, names: dict[str, str] | None) -> VideoRecor
         if names is not None and code not in names:
             raise TadDataError(f"{row.where('actions', video_id)}: unknown class code {code!r}")
         start, end = (parse_number(value, row.path, video_id, "actions", row.line) for value in fields[1:])
+        if start < 0:
+            raise TadDataError(f"{row.where('actions', video_id)}: negative time in {action!r}")
         if end < start:
             raise TadDataError(
                 f"{row.where('actions', video_id)}: end {end} is before start {start} in {action!r}"

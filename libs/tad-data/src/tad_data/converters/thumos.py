@@ -1,9 +1,10 @@
 """THUMOS14 and Multi-THUMOS from their official per-class text files (lines ``video start end``).
 
 THUMOS14: ``<Class>_val.txt`` (validation videos) and ``<Class>_test.txt`` (test videos), read with
-`tad_eval.read_thumos_txt`; ``Ambiguous`` instances are left out (they are not a class). The
-OpenTAD / ActionFormer JSON files are accepted too. Multi-THUMOS: ``annotations/<Class>.txt`` (65
-classes, validation and test videos mixed in one file) plus ``class_list.txt``.
+`tad_eval.read_thumos_txt`; ``Ambiguous`` instances (`tad_eval.datasets.THUMOS_AMBIGUOUS`) are left
+out (they are not a class). The OpenTAD / ActionFormer JSON files are accepted too. Multi-THUMOS:
+``annotations/<Class>.txt`` (65 classes, validation and test videos mixed in one file) plus
+``class_list.txt``.
 
 Subsets are named by role, as OpenTAD does: the THUMOS validation videos (``video_validation_*``)
 are what one trains on -> ``training``; the test videos (``video_test_*``) are what one evaluates
@@ -22,10 +23,10 @@ from tad_data.annotations import AnnotationSet, Instance, VideoRecord, load_anno
 from tad_data.converters.common import annotation_set, expand_sources
 from tad_data.errors import TadDataError, describe_location, read_text, tad_data_errors
 from tad_eval import read_thumos_txt
+from tad_eval.datasets import THUMOS_AMBIGUOUS
 from tad_eval.ground_truth import thumos_files
 
 __all__ = [
-    "AMBIGUOUS",
     "ID_SUBSETS",
     "SPLIT_SUBSETS",
     "convert_multithumos",
@@ -33,8 +34,6 @@ __all__ = [
     "read_multithumos_classes",
 ]
 
-#: The THUMOS label of instances that are neither action nor background.
-AMBIGUOUS = "Ambiguous"
 #: Video-id prefix -> subset (by role: train on THUMOS validation, evaluate on THUMOS test).
 ID_SUBSETS = {"video_validation_": "training", "video_test_": "validation"}
 #: File-name split (``<Class>_<split>.txt``, as `tad_eval.ground_truth.thumos_files` reads it) -> subset.
@@ -100,7 +99,7 @@ def convert_thumos14(sources: Sequence[str | Path]) -> AnnotationSet:
 def _add_json(collector: _Collector, path: Path) -> None:
     official = load_annotations(path)
     for video_id, record in official.videos.items():
-        instances = tuple(instance for instance in record.instances if instance.label != AMBIGUOUS)
+        instances = tuple(instance for instance in record.instances if instance.label != THUMOS_AMBIGUOUS)
         collector.add(
             path, replace(record, subset=_subset(path, video_id, record.subset), instances=instances)
         )
