@@ -46,7 +46,7 @@ def predictions_of(items) -> Predictions:
 
 
 def types_of(truth, items, thresholds=(0.5,)) -> list[list[int]]:
-    return diagnose_detection(truth, predictions_of(items), "anet", thresholds).error_types.tolist()
+    return diagnose_detection(truth, predictions_of(items), "activitynet13", thresholds).error_types.tolist()
 
 
 # --- hand-built cases: each prediction's error type is known -----------------------------------
@@ -64,7 +64,7 @@ def test_one_prediction_of_each_error_type():
         ("v1", 40, 50, "B", 0.95),  # true positive
         ("v2", 0, 5, "A", 0.3),  # a video without instances: background
     ]
-    diagnosis = diagnose_detection(truth, predictions_of(items), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of(items), "activitynet13")
     assert diagnosis.error_types.tolist() == [
         [TP, DOUBLE, WRONG, LOCALIZATION, CONFUSION, BACKGROUND, TP, BACKGROUND]
     ]
@@ -139,7 +139,7 @@ def test_the_best_overlap_over_all_labels_decides_the_type():
 def test_ignored_predictions_have_type_minus_one_and_are_warned_about():
     truth = truth_of([("v1", 0, 10, "A")])
     items = [("v1", 0, 10, "A", 0.9), ("v1", 0, 10, "Z", 0.7), ("elsewhere", 0, 10, "A", 0.8)]
-    diagnosis = diagnose_detection(truth, predictions_of(items), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of(items), "activitynet13")
     assert diagnosis.error_types.tolist() == [[TP, -1, -1]]
     assert diagnosis.num_pred == 1 and len(diagnosis.warnings) == 2
 
@@ -149,7 +149,7 @@ def test_profile_parts_hold_g_predictions_of_each_class():
     truth = truth_of([("v1", 0, 10, "A"), ("v1", 20, 30, "A"), ("v1", 40, 50, "B")])
     items = [("v1", 60 + i, 61 + i, "A", 0.9 - i / 10) for i in range(5)]
     items += [("v1", 40, 50, "B", 0.5), ("v1", 40, 50, "B", 0.4)]
-    diagnosis = diagnose_detection(truth, predictions_of(items), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of(items), "activitynet13")
     assert diagnosis.profile_size.tolist() == [3, 3, 1] + [0] * 7
     entries = diagnosis.false_positive_profile()
     assert [entry["true_positive"] for entry in entries[:3]] == [1, 0, 0]
@@ -162,7 +162,7 @@ def test_profile_parts_hold_g_predictions_of_each_class():
 def test_predictions_beyond_ten_g_are_not_in_the_profile():
     truth = truth_of([("v1", 0, 10, "A")])
     items = [("v1", 50, 51, "A", 1 - i / 100) for i in range(12)]
-    diagnosis = diagnose_detection(truth, predictions_of(items), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of(items), "activitynet13")
     assert diagnosis.profile_size.tolist() == [1] * 10
     assert diagnosis.error_types.tolist() == [[BACKGROUND] * 12]  # still classified
 
@@ -171,7 +171,7 @@ def test_removal_gain_is_the_average_map_n_without_each_type():
     # Ranking: background, TP. AP_N = 1 * 1 / (1 + 1) = 0.5; without the background error it is 1.
     truth = truth_of([("v1", 0, 10, "A")])
     diagnosis = diagnose_detection(
-        truth, predictions_of([("v1", 50, 60, "A", 0.9), ("v1", 0, 10, "A", 0.8)]), "anet"
+        truth, predictions_of([("v1", 50, 60, "A", 0.9), ("v1", 0, 10, "A", 0.8)]), "activitynet13"
     )
     assert diagnosis.top_average_mAP_normalized == 0.5
     assert dict(zip(ERROR_TYPES[1:], diagnosis.removal_gain.tolist(), strict=True)) == {
@@ -189,7 +189,7 @@ def test_normalised_ap_uses_the_average_instances_per_class():
     # first, precision 1 either way: AP = AP_N = 1/4.
     instances = [("v1", 10 * i, 10 * i + 5, "A") for i in range(4)] + [("v1", 60, 70, "B")]
     items = [("v1", 0, 5, "A", 0.9), ("v1", 80, 90, "B", 0.8), ("v1", 60, 70, "B", 0.7)]
-    diagnosis = diagnose_detection(truth_of(instances), predictions_of(items), "anet")
+    diagnosis = diagnose_detection(truth_of(instances), predictions_of(items), "activitynet13")
     assert diagnosis.normaliser == 2.5
     assert diagnosis.mAP.tolist() == pytest.approx([(1 / 4 + 1 / 2) / 2])
     assert diagnosis.mAP_normalized.tolist() == pytest.approx([(1 / 4 + 5 / 7) / 2])
@@ -206,7 +206,7 @@ def test_a_ground_truth_found_below_five_percent_normalised_precision_is_missed(
     items = [("v1", 0, 10, "A", 1.0)]
     items += [("v1", 50, 60, "A", 0.9 - i / 1000) for i in range(false_positives)]
     items += [("v2", 0, 10, "A", 0.1)]
-    result = {r.name: r for r in diagnose_detection(truth, predictions_of(items), "anet").characteristics}[
+    result = {r.name: r for r in diagnose_detection(truth, predictions_of(items), "activitynet13").characteristics}[
         "length"
     ]
     assert result.count.tolist() == [2, 0, 0, 0, 0]
@@ -222,7 +222,7 @@ def test_sensitivity_per_bucket_leaves_out_predictions_of_other_buckets():
     # All: 1/2 * 1 + 1/2 * (1 * 2 / (2 + 1)) = 5/6.
     truth = truth_of([("v1", 0, 10, "A"), ("v2", 0, 100, "A")], durations={"v1": 100.0, "v2": 100.0})
     items = [("v2", 0, 100, "A", 0.9), ("v1", 50, 60, "A", 0.8), ("v1", 0, 10, "A", 0.7)]
-    diagnosis = diagnose_detection(truth, predictions_of(items), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of(items), "activitynet13")
     assert diagnosis.average_mAP_normalized == pytest.approx(5 / 6)
     results = {result.name: result for result in diagnosis.characteristics}
     assert results["length"].average_mAP_normalized.tolist() == pytest.approx(
@@ -234,7 +234,7 @@ def test_sensitivity_per_bucket_leaves_out_predictions_of_other_buckets():
 
 def test_a_bucket_class_without_predictions_has_ap_zero():
     truth = truth_of([("v1", 0, 10, "A"), ("v1", 20, 30, "B")])
-    diagnosis = diagnose_detection(truth, predictions_of([("v1", 0, 10, "A", 0.9)]), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of([("v1", 0, 10, "A", 0.9)]), "activitynet13")
     length = {result.name: result for result in diagnosis.characteristics}["length"]
     assert length.average_mAP_normalized[0] == 0.5  # A: 1, B: 0
 
@@ -279,7 +279,7 @@ def test_detad_bucket_edges_and_the_dataset_table():
     assert ACTIVITYNET_SCALE.num_instances.labels == ("XS", "S", "M", "L")
     assert (
         CHARACTERISTIC_SCALES["thumos14"] is THUMOS14_SCALE
-        and CHARACTERISTIC_SCALES["anet"] is ACTIVITYNET_SCALE
+        and CHARACTERISTIC_SCALES["activitynet13"] is ACTIVITYNET_SCALE
     )
     assert ACTIVITYNET_SCALE.length.describe(1, " s") == "30-60 s"
     assert ACTIVITYNET_SCALE.num_instances.describe(1, "", integer=True) == "2-4"
@@ -293,7 +293,7 @@ def test_ground_truth_at_the_length_edges_lands_in_the_lower_bucket():
         instances.append(("v1", start, start + length, "A"))
         start += length
     truth = truth_of(instances, durations={"v1": 10_000.0})
-    diagnosis = diagnose_detection(truth, predictions_of([("v1", 0, 30, "A", 0.9)]), "anet")
+    diagnosis = diagnose_detection(truth, predictions_of([("v1", 0, 30, "A", 0.9)]), "activitynet13")
     results = {result.name: result for result in diagnosis.characteristics}
     assert results["length"].count.tolist() == [1, 1, 1, 1, 1]
     assert results["length"].missed.tolist() == [[0, 1, 1, 1, 1]]
@@ -312,7 +312,7 @@ def test_report_json_has_the_documented_keys_and_no_nan():
     truth = truth_of([("v1", 10, 20, "A"), ("v1", 40, 50, "B")])
     items = [("v1", 10, 20, "A", 0.9), ("v1", 10, 20, "B", 0.7), ("v1", 70, 80, "A", 0.4)]
     document = json.loads(
-        json.dumps(diagnose_detection(truth, predictions_of(items), "anet").to_json(), allow_nan=False)
+        json.dumps(diagnose_detection(truth, predictions_of(items), "activitynet13").to_json(), allow_nan=False)
     )
     assert document["settings"]["tiou_thresholds"] == [0.5]
     assert document["settings"]["buckets"]["length"]["edges"] == [0, 30, 60, 120, 180, None]
@@ -332,7 +332,7 @@ def test_report_json_has_the_documented_keys_and_no_nan():
 def test_several_thresholds_average_the_profile_and_keep_integers_per_threshold():
     truth = truth_of([("v1", 10, 20, "A")])
     items = [("v1", 10, 20, "A", 0.9), ("v1", 12, 22, "A", 0.8)]
-    document = diagnose_detection(truth, predictions_of(items), "anet", (0.5, 0.7)).to_json()
+    document = diagnose_detection(truth, predictions_of(items), "activitynet13", (0.5, 0.7)).to_json()
     assert document["false_positives"][1]["double_detection"] == 0.5
     assert document["false_positives"][1]["localization"] == 0.5
     per_tiou = document["false_positives_per_tiou"]
@@ -540,7 +540,7 @@ def test_analysis_equals_a_plain_port_of_detad(data):
     instances, items, durations, thresholds = data
     truth = truth_of(instances, durations=durations, videos=list(VIDEOS))
     predictions = predictions_of(items)
-    diagnosis = diagnose_detection(truth, predictions, "anet", thresholds)
+    diagnosis = diagnose_detection(truth, predictions, "activitynet13", thresholds)
     expected = detad_reference(truth, items, thresholds, ACTIVITYNET_SCALE)
     for t in range(len(thresholds)):
         assert {r: diagnosis.error_types[t, r] for r in expected["types"][t]} == expected["types"][t]
@@ -563,7 +563,7 @@ def test_analysis_equals_a_plain_port_of_detad(data):
 def test_type_counts_add_up_to_the_false_positives_of_each_part(data):
     instances, items, durations, thresholds = data
     truth = truth_of(instances, durations=durations, videos=list(VIDEOS))
-    diagnosis = diagnose_detection(truth, predictions_of(items), "anet", thresholds)
+    diagnosis = diagnose_detection(truth, predictions_of(items), "activitynet13", thresholds)
     true_positives = diagnosis.profile[:, :, TP]
     false_positives = diagnosis.profile[:, :, 1:].sum(axis=2)
     np.testing.assert_array_equal(false_positives, diagnosis.profile_size[None, :] - true_positives)
@@ -588,7 +588,8 @@ def jittered_predictions(truth: GroundTruth, per_video: int, seed: int) -> Predi
                 label = truth.classes[
                     truth.label_index[row] if rng.random() < 0.85 else rng.integers(len(truth.classes))
                 ]
-                items.append((video, start + jitter[0], max(end + jitter[1], start + jitter[0] + 0.1), label))
+                shifted = max(start + jitter[0], 0.0)  # negative times are invalid predictions
+                items.append((video, shifted, max(end + jitter[1], shifted + 0.1), label))
             else:
                 start = rng.uniform(0, 300)
                 items.append(
@@ -622,12 +623,12 @@ def test_real_thumos14_test_ground_truth(shared_data):
 @pytest.mark.slow
 def test_real_activitynet_validation_ground_truth(shared_data):
     truth = load_ground_truth(shared_data / "activitynet13" / "activity_net_v1-3_gt.json", "validation")
-    check_real(truth, jittered_predictions(truth, 10, seed=4), "anet", np.linspace(0.5, 0.95, 10))
+    check_real(truth, jittered_predictions(truth, 10, seed=4), "activitynet13", np.linspace(0.5, 0.95, 10))
 
 
 def test_predictions_from_a_file_keep_their_file_order(tmp_path, anet_gt, pred_json):
     gt = anet_gt({"v1": [(10, 20, "A")]})
     pred = pred_json({"v1": [(70, 80, "A", 0.1), (10, 20, "A", 0.9), (10, 20, "A", 0.5)]})
-    diagnosis = diagnose_detection(load_ground_truth(gt), load_predictions(pred), "anet")
+    diagnosis = diagnose_detection(load_ground_truth(gt), load_predictions(pred), "activitynet13")
     assert diagnosis.error_types.tolist() == [[BACKGROUND, TP, DOUBLE]]
     assert isinstance(Buckets(("X",), (0.0, 1.0)).assign(np.array([2.0]))[0], np.integer)
