@@ -1,9 +1,10 @@
-"""The vectorised evaluator equals the plain one-prediction-at-a-time loop (tad_eval.reference)."""
+"""The vectorised evaluator equals the plain one-prediction-at-a-time loop (tests/references/)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from eval_reference import reference_average_precision, reference_proposal_recall, reference_topk_recall
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,6 @@ from tad_eval import (
     load_ground_truth,
     topk_recall,
 )
-from tad_eval.reference import reference_average_precision, reference_proposal_recall, reference_topk_recall
 
 VIDEOS = ("v0", "v1", "v2")
 LABELS = ("A", "B", "C")
