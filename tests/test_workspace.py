@@ -163,3 +163,51 @@ def test_version_has_one_source(library: str) -> None:
     assert version(library) == literals[0], (
         f"{library}: installed metadata says {version(library)}, __init__.py {literals[0]}: run scripts/setup"
     )
+
+
+def modules_reached_from_the_package_and_its_commands(library: str) -> tuple[set[str], set[str]]:
+    """All modules of a library, and those that importing the package or running a command can load.
+
+    Edges are the library's own imports (relative, absolute, lazy ones inside functions) and the lazy
+    tables (`_MODULE_OF`) that a package's __getattr__ imports from.
+    """
+    package = library.replace("-", "_")
+    src = REPO / "libs" / library / "src"
+    files = {}
+    for path in (src / package).rglob("*.py"):
+        parts = path.relative_to(src).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    imports: dict[str, set[str]] = {}
+    for name, path in files.items():
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = here[: len(here) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                targets.update({module, *(f"{module}.{alias.name}" for alias in node.names)})
+            elif isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+                "_MODULE_OF"
+            ]:
+                targets.update(f"{package}.{module}" for module in ast.literal_eval(node.value).values())
+        imports[name] = targets & set(files)
+    commands = pyproject(library)["project"].get("scripts", {}).values()
+    pending, reached = [package, *(command.split(":")[0] for command in commands)], set()
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            parents = [".".join(name.split(".")[:depth]) for depth in range(1, name.count(".") + 1)]
+            pending += [*parents, *imports.get(name, ())]
+    return set(files), reached
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_every_module_in_a_wheel_is_used_by_the_library(library: str) -> None:
+    """Code that only tests or benchmarks use (reference loops, meters) lives in tests/, not in the wheel."""
+    modules, reached = modules_reached_from_the_package_and_its_commands(library)
+    assert modules - reached == set(), (
+        f"{library}: nothing in the library imports {sorted(modules - reached)}"
+    )
