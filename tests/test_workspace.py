@@ -211,3 +211,26 @@ def test_every_module_in_a_wheel_is_used_by_the_library(library: str) -> None:
     assert modules - reached == set(), (
         f"{library}: nothing in the library imports {sorted(modules - reached)}"
     )
+
+
+def siblings_needed(library: str) -> set[str]:
+    """The tad-* libraries that installing `library` needs, itself included (from the pyprojects)."""
+    needed, pending = set(), [library]
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            requirements = map(Requirement, pyproject(name)["project"]["dependencies"])
+            pending += [requirement.name for requirement in requirements if requirement.name in LIBRARIES]
+    return needed
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_readme_installs_every_sibling_by_path(library: str) -> None:
+    """pip finds no tad-* name on an index, so the README's path install must name each sibling."""
+    readme = (REPO / "libs" / library / "README.md").read_text()
+    install = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    commands = [line for line in install.splitlines() if line.startswith("pip install libs/")]
+    assert commands, f"{library}: README's Install section has no `pip install libs/...` line"
+    named = set(re.findall(r"libs/(tad-[a-z]+)", commands[0]))
+    assert named == siblings_needed(library), f"{library}: {commands[0]!r}"
