@@ -68,12 +68,14 @@ def assert_detection_matches_reference(instances, predictions, clean: bool):
     np.testing.assert_allclose(fast.mAP, plain.mean(axis=0), rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(scenario(degenerate=False, tied_scores=False))
 def test_detection_equals_plain_loop_on_tie_free_scores(data):
     assert_detection_matches_reference(*data, clean=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(scenario(degenerate=False, tied_scores=False, crowded=True))
 def test_detection_equals_plain_loop_in_crowded_groups(data):

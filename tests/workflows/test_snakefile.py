@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +66,7 @@ def test_unknown_dataset_preset_is_rejected(tmp_path: Path) -> None:
     assert "kinetics" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_rule_writes_the_tad_eval_result(tmp_path: Path) -> None:
     result = run_snakemake(tmp_path, example_config())
     assert result.returncode == 0, result.stderr
