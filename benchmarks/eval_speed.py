@@ -6,9 +6,9 @@ For each set this script generates predictions over the real ground truth (``../
 1. times the whole ``tad-eval`` command (a subprocess: interpreter start, imports, reading both files,
    evaluation, writing RESULT.json) — the goals are <= 2 s and <= 0.25 s;
 2. times, in this process, loading and the vectorised evaluation separately;
-3. times the plain one-prediction-at-a-time loop of the same algorithm
-   (:func:`tad_eval.reference.reference_average_precision`) on the same loaded data, and prints the
-   ratio, after checking that both give the same AP.
+3. times the plain one-prediction-at-a-time loop of the same algorithm (``reference_average_precision``
+   of ``tests/references/eval_reference.py``) on the same loaded data, and prints the ratio, after
+   checking that both give the same AP.
 
 Usage: ``python benchmarks/eval_speed.py [--only anet|thumos14] [--skip-loop]``. No test runs this.
 """
@@ -28,9 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from tad_eval import PRESETS, GroundTruth, evaluate_detection, load_ground_truth, load_predictions
-from tad_eval.reference import reference_average_precision
 
 REPO = Path(__file__).resolve().parents[1]
+# The plain loop is test code, kept out of the wheel; tests import it the same way (pytest's pythonpath).
+sys.path.insert(0, str(REPO / "tests" / "references"))
+from eval_reference import reference_average_precision  # noqa: E402
+
 SHARED_DATA = Path(os.environ.get("TAD_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

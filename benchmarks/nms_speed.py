@@ -4,7 +4,7 @@ The candidates are 2,000 segments per class over a 3,000-step video (random star
 scores in (0.001, 1]) with the THUMOS setting (``POSTPROCESS_PRESETS["thumos14"].nms``: Gaussian, sigma 0.7,
 max 2,000, min_score 0, multi-class). In one process the script
 
-1. runs the plain greedy Python loop of the same algorithm (:mod:`tad_head.nms_reference`, float64);
+1. runs the plain greedy Python loop of the same algorithm (``tests/references/nms_reference.py``, float64);
 2. runs :func:`tad_head.batched_nms` on the same candidates in float64 (the same arithmetic) and checks that
    it keeps the identical segments in the identical order, with scores equal to 1e-6 (exit 1 otherwise);
 3. runs it in float32 (the dtype OpenTAD's kernel uses; post-processing's default) and reports its agreement;
@@ -21,11 +21,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 from tad_head import POSTPROCESS_PRESETS, Detections, batched_nms
-from tad_head.nms_reference import batched_nms_reference
+
+# The plain loop is test code, kept out of the wheel; tests import it the same way (pytest's pythonpath).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "references"))
+from nms_reference import batched_nms_reference  # noqa: E402
 
 
 def make_candidates(classes: int, per_class: int, seed: int = 0) -> Detections:

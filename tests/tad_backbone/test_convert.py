@@ -104,6 +104,7 @@ def test_official_videomae_weights_get_the_sinusoid_table(official_checkpoint) -
         assert not any(k.startswith(("head.", "fc_norm.")) for k in converted.state_dict)
 
 
+@pytest.mark.slow
 def test_adapter_weights_change_the_output(tmp_path, official_checkpoint) -> None:
     path = _save(official_checkpoint("opentad", variant="adapter"), tmp_path / "a.pth")
     convert_checkpoint(path, tmp_path / "a.safetensors", "opentad", "s")
@@ -175,6 +176,7 @@ def test_side_ladders_follow_the_given_adapter_index(tmp_path, official_checkpoi
     assert load_backbone(out).config.adapter_blocks == (0, 2, 4, 6, 8, 10)
 
 
+@pytest.mark.slow
 def test_modes_when_loading(tmp_path, official_checkpoint) -> None:
     plain = _save(official_checkpoint("mmaction"), tmp_path / "plain.pth")
     convert_checkpoint(plain, tmp_path / "plain.safetensors", "mmaction", "s")

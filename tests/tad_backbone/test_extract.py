@@ -60,6 +60,7 @@ def adapter_weights(tmp_path_factory, official_checkpoint) -> Path:
     return folder / "adatad_s.safetensors"
 
 
+@pytest.mark.slow
 def test_extract_cli_on_arrays(tmp_path, adapter_weights, capsys) -> None:
     frames = np.random.default_rng(0).integers(0, 256, (3, 40, 32, 32), dtype=np.uint8)
     np.save(tmp_path / "cthw.npy", frames)
@@ -139,6 +140,7 @@ def test_extract_cli_on_a_video(tmp_path, adapter_weights) -> None:
     np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_extract_cli_rejects_bad_input(tmp_path, adapter_weights, capsys) -> None:
     np.save(tmp_path / "float.npy", np.zeros((3, 16, 32, 32), dtype=np.float32))
     np.save(tmp_path / "square.npy", np.zeros((3, 3, 3, 3), dtype=np.uint8))

@@ -53,6 +53,7 @@ def test_saved_activation_formula_matches_the_model(tiny_config, mode, checkpoin
     assert meter.bytes == saved_activation_bytes(config, frames=48, img=32, dtype=dtype)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("mode", "checkpointing"), MODES)
 def test_planned_peak_matches_the_measured_peak(mode, checkpointing) -> None:
     """The per-block working-set model, checked on ViT-S at 64 px (bf16 autocast on the CPU)."""

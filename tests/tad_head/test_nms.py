@@ -8,9 +8,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nms_reference import batched_nms_reference, soft_nms_reference
 
 from tad_head import Detections, NMSConfig, batched_nms, segment_voting
-from tad_head.nms_reference import batched_nms_reference, soft_nms_reference
 
 IOU_THRESHOLDS = st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.7])
 MIN_SCORES = st.sampled_from([0.0, 0.001, 0.2, 0.5])

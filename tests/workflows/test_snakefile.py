@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,15 +20,33 @@ def run_snakemake(workdir: Path, config: dict, *args: str) -> subprocess.Complet
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--configfile", str(config_path), "--cores", "1", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        "1",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=300)
 
 
 def example_config() -> dict:
-    return {"evaluations": {"mini": {"gt": str(EXAMPLES / "thumos14_mini_gt.json"),
-                                     "pred": str(EXAMPLES / "thumos14_mini_pred.json"),
-                                     "dataset": "thumos14"}}}
+    return {
+        "evaluations": {
+            "mini": {
+                "gt": str(EXAMPLES / "thumos14_mini_gt.json"),
+                "pred": str(EXAMPLES / "thumos14_mini_pred.json"),
+                "dataset": "thumos14",
+            }
+        }
+    }
 
 
 def test_unknown_configuration_key_is_rejected_before_any_rule_runs(tmp_path: Path) -> None:
@@ -47,20 +66,48 @@ def test_unknown_dataset_preset_is_rejected(tmp_path: Path) -> None:
     assert "kinetics" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_rule_writes_the_tad_eval_result(tmp_path: Path) -> None:
     result = run_snakemake(tmp_path, example_config())
     assert result.returncode == 0, result.stderr
     written = json.loads((tmp_path / "results" / "eval" / "mini.json").read_text())
     subprocess.run(
-        [str(Path(sys.executable).parent / "tad-eval"), "--gt", str(EXAMPLES / "thumos14_mini_gt.json"),
-         "--pred", str(EXAMPLES / "thumos14_mini_pred.json"), "--dataset", "thumos14",
-         "--out", str(tmp_path / "direct.json")], capture_output=True, text=True, check=True)
+        [
+            str(Path(sys.executable).parent / "tad-eval"),
+            "--gt",
+            str(EXAMPLES / "thumos14_mini_gt.json"),
+            "--pred",
+            str(EXAMPLES / "thumos14_mini_pred.json"),
+            "--dataset",
+            "thumos14",
+            "--out",
+            str(tmp_path / "direct.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert written == json.loads((tmp_path / "direct.json").read_text())
     assert (tmp_path / "logs" / "eval" / "mini.log").read_text().strip()
 
 
+SOFTWARE_DEPLOYMENT_LINT = "Specify a conda environment or container for each rule."
+
+
 def test_workflow_has_no_lints_besides_software_deployment(tmp_path: Path) -> None:
-    """Rules run in the project's virtualenv, so the conda/container lint is the only expected one."""
+    """Rules run in the project's virtualenv, so the conda/container lint is the only expected one.
+
+    Every line of the output must belong to a lint report (a "Lints for ..." heading, a "* finding" line
+    or its indented explanation), so a workflow that fails to load cannot pass as one without lints.
+    snakemake exits 1 when it reports lints and 0 when there are none.
+    """
     result = run_snakemake(tmp_path, example_config(), "--lint")
     output = result.stdout + result.stderr
-    assert output.count("Lints for") == output.count("Specify a conda environment or container"), output
+    lines = [line for line in output.splitlines() if line.strip()]
+    headings = [line for line in lines if line.startswith("Lints for ")]
+    findings = {line.strip()[2:].rstrip(":") for line in lines if line.startswith("    * ")}
+    unexplained = [line for line in lines if not line.startswith(("Lints for ", "    "))]
+    assert unexplained == [], output
+    assert findings <= {SOFTWARE_DEPLOYMENT_LINT}, output
+    assert result.returncode == (1 if headings else 0), output
+    assert headings, "the evaluate rule has no conda environment, so snakemake must report that:\n" + output

@@ -1,8 +1,6 @@
 """VideoMAE / VideoMAEv2 ViT backbones with AdaTAD temporal-informative adapters, checkpoint conversion,
 feature extraction and a training-memory planner."""
 
-from importlib.metadata import version as _version
-
 from tad_backbone.adapters import TemporalAdapter, adapter_hidden_dim
 from tad_backbone.extract import ArrayFrames, FrameSource, extract_features
 from tad_backbone.memory import (
@@ -41,7 +39,8 @@ from tad_backbone.weights import (
     sidecar_path,
 )
 
-__version__ = _version("tad-backbone")
+#: The single source of the version; pyproject.toml reads it from here.
+__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

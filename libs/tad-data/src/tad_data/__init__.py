@@ -5,10 +5,62 @@ Names are imported on first use, so reading or converting annotations does not l
 """
 
 from importlib import import_module
-from importlib.metadata import version as _version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = _version("tad-data")
+# Type checkers and IDEs read these imports; at run time each name is imported on first use through
+# _MODULE_OF below. tests/test_workspace.py checks that these, _MODULE_OF and __all__ list the same names.
+if TYPE_CHECKING:
+    from tad_data.annotations import (
+        AnnotationSet,
+        Instance,
+        VideoRecord,
+        class_list_path,
+        derive_classes,
+        load_annotations,
+        normalize_subset,
+        read_class_list,
+        repair_instances,
+        save_annotations,
+        write_class_list,
+    )
+    from tad_data.converters import DATASETS, Conversion, convert_dataset, write_conversion
+    from tad_data.datasets import (
+        DatasetConfig,
+        EvalTransformConfig,
+        SamplerConfig,
+        SkippedVideo,
+        TestDataset,
+        TrainDataset,
+        collate,
+    )
+    from tad_data.errors import TadDataError, TadDataWarning
+    from tad_data.probe import Problem, probe_videos
+    from tad_data.sampling import (
+        Window,
+        clip_segments_to_window,
+        frame_grid,
+        random_trunc_window,
+        resize_window,
+        sliding_window,
+        split_sliding_windows,
+    )
+    from tad_data.synthetic import SyntheticDataset, write_synthetic_dataset
+    from tad_data.timegrid import TimeGrid, grid_to_seconds, seconds_to_grid
+    from tad_data.transforms import (
+        RANDAUG_OPS,
+        AugmentConfig,
+        ClipAugmentation,
+        RandAugOp,
+        augment_clip,
+        center_crop,
+        draw_augmentation,
+        eval_transform,
+        resize_short_side,
+    )
+    from tad_data.video import VideoInfo, decode_frames, open_video, read_frames, video_info
+
+#: The single source of the version; pyproject.toml reads it from here.
+__version__ = "0.2.0"
 
 _MODULE_OF = {
     "TadDataError": "errors",
@@ -65,7 +117,61 @@ _MODULE_OF = {
     "probe_videos": "probe",
 }
 
-__all__ = ["__version__", *_MODULE_OF]
+__all__ = [
+    "__version__",
+    "TadDataError",
+    "TadDataWarning",
+    "AnnotationSet",
+    "Instance",
+    "VideoRecord",
+    "class_list_path",
+    "derive_classes",
+    "load_annotations",
+    "normalize_subset",
+    "read_class_list",
+    "repair_instances",
+    "save_annotations",
+    "write_class_list",
+    "DATASETS",
+    "Conversion",
+    "convert_dataset",
+    "write_conversion",
+    "VideoInfo",
+    "decode_frames",
+    "open_video",
+    "read_frames",
+    "video_info",
+    "Window",
+    "clip_segments_to_window",
+    "frame_grid",
+    "random_trunc_window",
+    "resize_window",
+    "sliding_window",
+    "split_sliding_windows",
+    "TimeGrid",
+    "grid_to_seconds",
+    "seconds_to_grid",
+    "RANDAUG_OPS",
+    "AugmentConfig",
+    "ClipAugmentation",
+    "RandAugOp",
+    "augment_clip",
+    "center_crop",
+    "draw_augmentation",
+    "eval_transform",
+    "resize_short_side",
+    "DatasetConfig",
+    "EvalTransformConfig",
+    "SamplerConfig",
+    "SkippedVideo",
+    "TestDataset",
+    "TrainDataset",
+    "collate",
+    "SyntheticDataset",
+    "write_synthetic_dataset",
+    "Problem",
+    "probe_videos",
+]
 
 
 def __getattr__(name: str) -> Any:

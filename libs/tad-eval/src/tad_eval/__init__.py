@@ -22,7 +22,7 @@ from tad_eval.predictions import Predictions, load_predictions, write_prediction
 from tad_eval.presets import PRESETS, DatasetPreset, parse_tiou
 from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals, topk_recall
 
-#: The single source of the version; pyproject.toml reads it from here (no importlib.metadata at import).
+#: The single source of the version; pyproject.toml reads it from here.
 __version__ = "0.2.0"
 
 __all__ = [

@@ -5,10 +5,49 @@ Names are imported on first use, so ``tad-head fuse`` (numpy only) starts withou
 """
 
 from importlib import import_module
-from importlib.metadata import version as _version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = _version("tad-head")
+# Type checkers and IDEs read these imports; at run time each name is imported on first use through
+# _MODULE_OF below. tests/test_workspace.py checks that these, _MODULE_OF and __all__ list the same names.
+if TYPE_CHECKING:
+    from tad_head.actionformer import (
+        ActionFormer,
+        ActionFormerHead,
+        FPNIdentity,
+        HeadConfig,
+        HeadOutput,
+        Projection,
+        ProjectionConfig,
+        concat_levels,
+        convert_opentad_state,
+        detector_param_groups,
+        max_div_factor,
+        opentad_loss_normalizer,
+        pad_to_valid_length,
+    )
+    from tad_head.fusion import VideoClassifier, fuse_classifier, load_classifier
+    from tad_head.losses import (
+        DetectionLosses,
+        LossConfig,
+        LossNormalizer,
+        detection_loss,
+        diou_loss,
+        sigmoid_focal_loss,
+    )
+    from tad_head.nms import Detections, NMSConfig, batched_nms, segment_voting
+    from tad_head.postprocessing import (
+        POSTPROCESS_PRESETS,
+        PostProcessConfig,
+        decode_valid,
+        merge_windows,
+        postprocess,
+        select_candidates,
+    )
+    from tad_head.presets import DETECTOR_PRESETS, DetectorPreset, DetectorRecipe, detector_preset
+    from tad_head.targets import TargetConfig, assign_targets, decode_segments, make_points
+
+#: The single source of the version; pyproject.toml reads it from here.
+__version__ = "0.2.0"
 
 _MODULE_OF = {
     "ActionFormer": "actionformer",
@@ -53,7 +92,49 @@ _MODULE_OF = {
     "make_points": "targets",
 }
 
-__all__ = ["__version__", *sorted(_MODULE_OF)]
+__all__ = [
+    "__version__",
+    "ActionFormer",
+    "ActionFormerHead",
+    "DETECTOR_PRESETS",
+    "DetectionLosses",
+    "Detections",
+    "DetectorPreset",
+    "DetectorRecipe",
+    "FPNIdentity",
+    "HeadConfig",
+    "HeadOutput",
+    "LossConfig",
+    "LossNormalizer",
+    "NMSConfig",
+    "POSTPROCESS_PRESETS",
+    "PostProcessConfig",
+    "Projection",
+    "ProjectionConfig",
+    "TargetConfig",
+    "VideoClassifier",
+    "assign_targets",
+    "batched_nms",
+    "concat_levels",
+    "convert_opentad_state",
+    "decode_segments",
+    "decode_valid",
+    "detection_loss",
+    "detector_param_groups",
+    "detector_preset",
+    "diou_loss",
+    "fuse_classifier",
+    "load_classifier",
+    "make_points",
+    "max_div_factor",
+    "merge_windows",
+    "opentad_loss_normalizer",
+    "pad_to_valid_length",
+    "postprocess",
+    "segment_voting",
+    "select_candidates",
+    "sigmoid_focal_loss",
+]
 
 
 def __getattr__(name: str) -> Any:

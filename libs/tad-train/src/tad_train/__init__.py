@@ -1,8 +1,6 @@
 """AdaTAD end to end: composes tad-data, tad-backbone, tad-head and tad-eval into a model, a trainer and
 inference."""
 
-from importlib.metadata import version as _version
-
 from tad_train.checkpoints import find_resume_checkpoint, write_checkpoint
 from tad_train.config import (
     BackboneConfig,
@@ -34,7 +32,8 @@ from tad_train.schedule import WarmupCosineSchedule
 from tad_train.trainer import EXIT_PREEMPTED, Trainer
 from tad_train.video import VideoFrames
 
-__version__ = _version("tad-train")
+#: The single source of the version; pyproject.toml reads it from here.
+__version__ = "0.1.0"
 
 __all__ = [
     "AGNOSTIC_LABEL",
