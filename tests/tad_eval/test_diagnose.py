@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from eval_reference import tiou
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ from tad_eval import (
     load_predictions,
 )
 from tad_eval.diagnose import ACTIVITYNET_SCALE, ERROR_TYPES, THUMOS14_SCALE, Buckets, CharacteristicScale
-from tad_eval.reference import tiou
 
 TP, DOUBLE, WRONG, LOCALIZATION, CONFUSION, BACKGROUND = range(6)
 
@@ -206,9 +206,9 @@ def test_a_ground_truth_found_below_five_percent_normalised_precision_is_missed(
     items = [("v1", 0, 10, "A", 1.0)]
     items += [("v1", 50, 60, "A", 0.9 - i / 1000) for i in range(false_positives)]
     items += [("v2", 0, 10, "A", 0.1)]
-    result = {r.name: r for r in diagnose_detection(truth, predictions_of(items), "activitynet13").characteristics}[
-        "length"
-    ]
+    result = {
+        r.name: r for r in diagnose_detection(truth, predictions_of(items), "activitynet13").characteristics
+    }["length"]
     assert result.count.tolist() == [2, 0, 0, 0, 0]
     assert result.missed.tolist() == [[missed, 0, 0, 0, 0]]
     assert result.unmatched.tolist() == [[0] * 5]
@@ -312,7 +312,9 @@ def test_report_json_has_the_documented_keys_and_no_nan():
     truth = truth_of([("v1", 10, 20, "A"), ("v1", 40, 50, "B")])
     items = [("v1", 10, 20, "A", 0.9), ("v1", 10, 20, "B", 0.7), ("v1", 70, 80, "A", 0.4)]
     document = json.loads(
-        json.dumps(diagnose_detection(truth, predictions_of(items), "activitynet13").to_json(), allow_nan=False)
+        json.dumps(
+            diagnose_detection(truth, predictions_of(items), "activitynet13").to_json(), allow_nan=False
+        )
     )
     assert document["settings"]["tiou_thresholds"] == [0.5]
     assert document["settings"]["buckets"]["length"]["edges"] == [0, 30, 60, 120, 180, None]
