@@ -311,3 +311,25 @@ def test_output_below_a_file_says_the_parent_is_not_a_folder(tmp_path):
     assert_bad_input(
         result, f"{tmp_path / 'blocker' / 'r.json'}: file: {tmp_path / 'blocker'} is not a folder"
     )
+
+
+def test_reference_values_are_drawn_beside_the_curve(tmp_path, monkeypatch):
+    """--reference puts a second line (e.g. the official row) in map_vs_tiou.png."""
+    from tad_eval import plot
+    from tad_eval.cli import main
+
+    drawn = []
+    original = plot._map_curve
+
+    def spy(result, reference):
+        drawn.append(reference)
+        return original(result, reference)
+
+    monkeypatch.setattr(plot, "_map_curve", spy)
+    gt, pred = EXAMPLES / "thumos14_mini_gt.json", EXAMPLES / "thumos14_mini_pred.json"
+    argv = ["--gt", str(gt), "--pred", str(pred), "--dataset", "thumos14", "--plot", str(tmp_path)]
+    assert main([*argv, "--reference", "0.3=83.90,0.5=72.38"]) == 0
+    assert drawn == [{0.3: 83.9, 0.5: 72.38}]
+    assert (tmp_path / "map_vs_tiou.png").read_bytes()[:4] == b"\x89PNG"
+    bad = run("--gt", gt, "--pred", pred, "--dataset", "thumos14", "--reference", "0.5:72")
+    assert bad.returncode == 2 and "expected THRESHOLD=mAP pairs" in bad.stderr

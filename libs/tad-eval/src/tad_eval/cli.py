@@ -93,9 +93,28 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", metavar="DIR", help="write mAP-vs-tIoU and per-class AP plots (needs tad-eval[plot])"
     )
     parser.add_argument(
+        "--reference",
+        type=_reference,
+        default={},
+        metavar="T=mAP,...",
+        help="mAP values in %% to draw beside the result in the --plot curve, e.g. a paper's row: "
+        "0.3=83.90,0.5=72.38",
+    )
+    parser.add_argument(
         "--proposals", action="store_true", help="also report proposal AR@AN (AN 1..100) and its AUC"
     )
     return parser
+
+
+def _reference(text: str) -> dict[float, float]:
+    """``"0.3=83.9,0.5=72.4"`` -> ``{0.3: 83.9, 0.5: 72.4}`` (an argparse type: bad text is a usage error)."""
+    try:
+        pairs = [item.split("=") for item in text.split(",") if item.strip()]
+        return {float(threshold): float(value) for threshold, value in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected THRESHOLD=mAP pairs like 0.5=72.38, got {text!r}"
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
             json.dump(_result_json(result, recall, proposals), handle, indent=2)
             handle.write("\n")
     if args.plot:
-        return _plot(result, args.plot)
+        return _plot(result, args.plot, args.reference)
     return 0
 
 
@@ -221,13 +240,13 @@ def _result_json(
     return document
 
 
-def _plot(result: DetectionResult, folder: str) -> int:
+def _plot(result: DetectionResult, folder: str, reference: dict[float, float]) -> int:
     try:
         from tad_eval.plot import plot_detection
     except ImportError:
         print("tad-eval: error: --plot: matplotlib is missing; install tad-eval[plot]", file=sys.stderr)
         return _BAD_INPUT
-    for path in plot_detection(result, folder):
+    for path in plot_detection(result, folder, reference):
         print(f"wrote {path}")
     return 0
 
