@@ -194,7 +194,9 @@ def modules_reached_from_the_package_and_its_commands(library: str) -> tuple[set
                 targets.update(f"{package}.{module}" for module in ast.literal_eval(node.value).values())
         imports[name] = targets & set(files)
     commands = pyproject(library)["project"].get("scripts", {}).values()
-    entry_points = [command.split(":")[0] for command in commands] + [m for m in files if m.endswith(".__main__")]
+    entry_points = [command.split(":")[0] for command in commands] + [
+        m for m in files if m.endswith(".__main__")
+    ]
     pending, reached = [package, *entry_points], set()
     while pending:
         name = pending.pop()

@@ -8,7 +8,6 @@ with status 2 and one line naming the file, the field and the value. ``train`` a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -35,6 +34,14 @@ _EXAMPLES = {
     "config": """examples:
   tad-train config libs/tad-train/examples/tiny.yaml --set data.root=data/synth
   tad-train config workflows/experiments/thumos_g1536.yaml --set optimizer.backbone_lr=1e-4 --hash""",
+    "report": """examples:
+  tad-train report --name tiny --eval results/eval/tiny.json --run work_dirs/tiny --out results/tiny.json
+  tad-train report --name thumos_s768 --eval results/eval/thumos_s768.json --run results/train/thumos_s768 \\
+      --official '{"tiou": [0.3, 0.5, 0.7], "mAP": [83.9, 72.38, 48.27], "average": 69.03}' \\
+      --out results/thumos_s768.json""",
+    "plan": """examples:
+  tad-train plan workflows/experiments/thumos_g1536.yaml --gpus 2
+  tad-train plan libs/tad-train/examples/tiny.yaml --set data.root=data/synth --json""",
     "extract": """examples:
   tad-train extract video.mp4 --weights vit_s.safetensors --img 160 --out video_feats.npy
   tad-train extract video.mp4 --weights adatad_s.safetensors --mode adapter --device cuda --amp fp16 \\
@@ -109,6 +116,23 @@ def _parser() -> argparse.ArgumentParser:
     show = command("config", "print the resolved configuration")
     show.add_argument("--hash", action="store_true", help="print only the configuration hash")
 
+    report = command(
+        "report", "one experiment's result: mAP beside the official row, with provenance", config=None
+    )
+    report.add_argument("--name", required=True, help="the experiment's name")
+    report.add_argument("--eval", dest="evaluation", type=Path, required=True, help="tad-eval RESULT.json")
+    report.add_argument("--run", type=Path, required=True, help="run folder (summary.json, config.yaml)")
+    report.add_argument(
+        "--official", type=_official, help='the official row as JSON: {"tiou", "mAP", "average"}'
+    )
+    report.add_argument("--predictions", type=Path, help="the evaluated predictions file (recorded)")
+    report.add_argument("--commit", help="the repository commit (recorded)")
+    report.add_argument("--out", type=Path, required=True, help="the result JSON to write")
+
+    plan = command("plan", "the memory planner's peak per GPU for an experiment (tad-backbone plan)")
+    plan.add_argument("--gpus", type=_positive, default=1, help="processes the global batch is split over")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+
     extract = command("extract", "pooled backbone features of a video file, [C, N] float32 .npy", config=None)
     extract.add_argument("video", metavar="VIDEO", type=Path, help="video file (any format decord reads)")
     extract.add_argument("--weights", type=Path, required=True, help="converted .safetensors (tad-backbone)")
@@ -129,6 +153,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _official(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict) or not {"tiou", "mAP"} <= set(value):
+        raise argparse.ArgumentTypeError('expected {"tiou": [...], "mAP": [...], "average": x}')
     return value
 
 
@@ -200,14 +234,14 @@ def _import_opentad(args: argparse.Namespace) -> int:
     from tad_train.checkpoints import write_checkpoint
     from tad_train.config import config_hash, config_to_dict, dump_config, load_config
     from tad_train.model import build_model, convert_opentad_checkpoint
-    from tad_train.trainer import library_versions
+    from tad_train.trainer import file_sha256, library_versions
 
     config = load_config(args.config, args.overrides)
     checkpoint = read_checkpoint(args.checkpoint)
     model = build_model(config, pretrained=False)
     imported = convert_opentad_checkpoint(checkpoint, model, str(args.checkpoint))
     load_state_dict_checked(model, imported.state_dict, str(args.checkpoint))
-    digest = hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()
+    digest = file_sha256(args.checkpoint)
     state = model.state_dict()
     write_checkpoint(
         args.out / "checkpoint.pt",
@@ -223,15 +257,18 @@ def _import_opentad(args: argparse.Namespace) -> int:
     )
     with atomic_write(args.out / "config.yaml") as handle:
         handle.write(dump_config(config))
-    report = {
-        "source": str(args.checkpoint),
-        "sha256": digest,
-        "container": imported.container,
-        "unused_keys": list(imported.unused),
+    summary = {
+        "kind": "imported",
+        "experiment": config.name,
+        "config_hash": config_hash(config),
         "checkpoint": str(args.out / "checkpoint.pt"),
+        "checkpoint_sha256": file_sha256(args.out / "checkpoint.pt"),
+        "source": {"file": str(args.checkpoint), "sha256": digest, "container": imported.container},
+        "unused_keys": list(imported.unused),
+        "versions": library_versions(),
     }
-    with atomic_write(args.out / "import.json") as handle:
-        json.dump(report, handle, indent=2)
+    with atomic_write(args.out / "summary.json") as handle:
+        json.dump(summary, handle, indent=2)
         handle.write("\n")
     print(
         f"{args.out / 'checkpoint.pt'}: {config.name} from {args.checkpoint} "
@@ -246,6 +283,58 @@ def _config(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     print(config_hash(config) if args.hash else dump_config(config), end="\n" if args.hash else "")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from tad_eval import atomic_write
+    from tad_train.report import experiment_report
+
+    document = experiment_report(
+        args.name, args.evaluation, args.run, args.official, args.predictions, args.commit
+    )
+    with atomic_write(args.out) as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    print(f"{args.name}: average mAP {document['average_mAP']:.2f}", end="")
+    if document["difference"] and document["difference"]["average"] is not None:
+        print(f" (official {args.official['average']:.2f}, {document['difference']['average']:+.2f})", end="")
+    print(f" -> {args.out}")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from tad_backbone import TrainerProfile, plan_training_memory
+    from tad_train.config import load_config
+
+    config = load_config(args.config, args.overrides, num_classes=1)  # the class count does not matter here
+    per_gpu = max(config.trainer.batch_size // args.gpus, 1)
+    dtype = {"fp16": "fp16", "bf16": "bf16", "off": "fp32"}[config.trainer.amp]
+    profile = TrainerProfile(
+        ema=config.trainer.ema_decay is not None,
+        ddp_buckets="trainable" if args.gpus > 1 else "none",
+        detector_dim=config.projection.embed_dim,
+        detector_heads=config.projection.num_heads,
+    )
+    plan = plan_training_memory(
+        config.backbone.model,
+        config.window.frames,
+        config.augment.crop_size,
+        per_gpu,
+        dtype,
+        profile,
+        config.window.size,
+    )
+    if args.json:
+        print(json.dumps({**plan.as_dict(), "batch_per_gpu": per_gpu, "gpus": args.gpus}))
+        return 0
+    gib = 2**30
+    print(
+        f"{config.name}: {config.backbone.arch} {config.backbone.model.mode}, {config.window.frames} "
+        f"frames at {config.augment.crop_size} px, {per_gpu} video(s) per GPU, {dtype}: peak "
+        f"{plan.peak_bytes / gib:.1f} GiB per GPU ({plan.peak_phase}); budget "
+        f"{(plan.peak_bytes + plan.reserve_bytes) / gib:.1f} GiB"
+    )
     return 0
 
 
@@ -279,5 +368,7 @@ _COMMANDS = {
     "infer": _infer,
     "import-opentad": _import_opentad,
     "config": _config,
+    "report": _report,
+    "plan": _plan,
     "extract": _extract,
 }

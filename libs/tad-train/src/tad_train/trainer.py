@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import json
 import math
 import signal
 import sys
@@ -45,7 +46,14 @@ from tad_train.model import AdaTAD, build_model
 from tad_train.runtime import Runtime, capture_rng, restore_rng, seed_everything
 from tad_train.schedule import WarmupCosineSchedule
 
-__all__ = ["EXIT_PREEMPTED", "Trainer", "autocast_dtype", "library_versions"]
+__all__ = [
+    "EXIT_PREEMPTED",
+    "Trainer",
+    "autocast_dtype",
+    "device_description",
+    "file_sha256",
+    "library_versions",
+]
 
 #: Exit status after a SIGTERM/SIGUSR1 checkpoint: sysexits' EX_TEMPFAIL ("try again later"). The workflow
 #: reruns the job, which resumes from the checkpoint.
@@ -60,6 +68,26 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "fp16" and device.type == "cuda":
         return torch.float16
     return None
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file, read in 16 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(16 * 2**20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def device_description(runtime: Runtime) -> dict[str, Any]:
+    """What the job ran on: device type and name, and the number of processes (one per GPU on CUDA)."""
+    if runtime.device.type == "cuda":
+        name = torch.cuda.get_device_name(runtime.device)
+    else:
+        import platform
+
+        name = platform.processor() or platform.machine()
+    return {"type": runtime.device.type, "name": name, "processes": runtime.world}
 
 
 def library_versions() -> dict[str, str]:
@@ -194,6 +222,8 @@ class Trainer:
         self.step_in_epoch = 0  # batches consumed in the current epoch
         self.step = 0  # optimizer iterations
         self.step_lrs: dict[str, float] = {}
+        self.seconds_before = 0.0  # training time of the runs this one resumes
+        self.started = time.monotonic()
         self._plan_memory()
 
     # ----------------------------------------------------------------------------------------------------
@@ -285,6 +315,7 @@ class Trainer:
             "config": config_to_dict(self.config),
             "world": self.runtime.world,
             "versions": library_versions(),
+            "train_seconds": self._train_seconds(),
         }
 
     def _save(self, *names: str) -> None:
@@ -330,6 +361,7 @@ class Trainer:
             payload["step_in_epoch"],
             payload["step"],
         )
+        self.seconds_before = float(payload.get("train_seconds", 0.0))
         restore_rng(payload["rng"])
         self._say(
             f"resumed from {path}: epoch {self.epoch}, batch {self.step_in_epoch}, iteration {self.step}"
@@ -341,6 +373,7 @@ class Trainer:
     def fit(self, resume: str | None = None, force_resume: bool = False) -> int:
         """Train to ``schedule.end_epoch``; returns the exit status (0, or :data:`EXIT_PREEMPTED`)."""
         self._resume(resume, force_resume)
+        self.started = time.monotonic()
         stop = _StopRequest()
         try:
             for epoch in range(self.epoch, self.config.schedule.epochs):
@@ -356,6 +389,7 @@ class Trainer:
                 self._save(*names)
                 self._maybe_evaluate()
             digests = self._rank_digests()
+            self._write_summary(digests)
             self.log.write(
                 {"event": "done", "epoch": self.epoch, "step": self.step, "rank_digests": digests},
                 self.step,
@@ -455,6 +489,33 @@ class Trainer:
                 ema_value.copy_(decay * ema_value + (1.0 - decay) * value)
             else:
                 ema_value.copy_(value)
+
+    def _train_seconds(self) -> float:
+        return self.seconds_before + time.monotonic() - self.started
+
+    def _write_summary(self, digests: list[str]) -> None:
+        """``OUT/summary.json``: written once training is complete (the workflow waits for it)."""
+        if not self.runtime.is_main:
+            return
+        last = self.checkpoint_dir / "last.pt"
+        summary = {
+            "kind": "trained",
+            "experiment": self.config.name,
+            "config_hash": self.hash,
+            "epochs": self.epoch,
+            "iterations": self.step,
+            "checkpoint": str(last),
+            "checkpoint_sha256": file_sha256(last),
+            "train_seconds": self._train_seconds(),
+            "device": device_description(self.runtime),
+            "planned_peak_bytes": self.plan.peak_bytes,
+            "measured_peak_bytes": _peak_memory(self.runtime.device),
+            "rank_digests": digests,
+            "versions": library_versions(),
+        }
+        with atomic_write(self.out / "summary.json") as handle:
+            json.dump(summary, handle, indent=2)
+            handle.write("\n")
 
     def _rank_digests(self) -> list[str]:
         """sha256 of each process's parameters, in rank order: DDP keeps them equal, this shows it does.

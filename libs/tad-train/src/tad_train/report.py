@@ -1,0 +1,108 @@
+"""The result of one experiment: its mAP table beside the official row, and where every number came from.
+
+``results/<experiment>.json`` (the workflow's final target) is assembled from tad-eval's RESULT.json, the
+run's ``summary.json`` (written by ``tad-train train`` when training completes, or by
+``tad-train import-opentad``) and its resolved ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tad_eval import InputError
+from tad_eval.files import read_json
+
+__all__ = ["experiment_report"]
+
+
+def experiment_report(
+    name: str,
+    evaluation: str | Path,
+    run: str | Path,
+    official: Mapping[str, Any] | None = None,
+    predictions: str | Path | None = None,
+    commit: str | None = None,
+) -> dict[str, Any]:
+    """The ``results/<name>.json`` document.
+
+    Args:
+        name: the experiment.
+        evaluation: tad-eval's RESULT.json of the experiment's predictions.
+        run: the run folder (``summary.json`` and ``config.yaml``).
+        official: the official row: ``{"tiou": [...], "mAP": [...], "average": x}`` in %, or None.
+        predictions: the predictions file that was evaluated.
+        commit: the repository commit the run used.
+
+    Raises:
+        InputError: a missing or malformed input, naming the file and field.
+    """
+    result = read_json(evaluation)
+    summary = read_json(Path(run) / "summary.json")
+    config = _read_yaml(Path(run) / "config.yaml")
+    for key in ("tiou_thresholds", "mAP", "average_mAP", "per_class"):
+        if key not in result:
+            raise InputError(evaluation, key, "missing: not a tad-eval RESULT.json")
+    thresholds, values = result["tiou_thresholds"], [100 * v for v in result["mAP"]]
+    document: dict[str, Any] = {
+        "experiment": name,
+        "dataset": config.get("dataset"),
+        "tiou_thresholds": thresholds,
+        "mAP": values,
+        "average_mAP": 100 * result["average_mAP"],
+        "per_class_ap": {label: [100 * v for v in aps] for label, aps in result["per_class"].items()},
+        "num_gt": result.get("num_gt"),
+        "num_pred": result.get("num_pred"),
+        "official": dict(official) if official else None,
+        "difference": _difference(thresholds, values, 100 * result["average_mAP"], official)
+        if official
+        else None,
+        "provenance": {
+            "config": config,
+            "config_hash": summary.get("config_hash"),
+            "versions": summary.get("versions"),
+            "checkpoint": summary.get("checkpoint"),
+            "checkpoint_sha256": summary.get("checkpoint_sha256"),
+            "source": summary.get("source"),
+            "commit": commit,
+            "train_seconds": summary.get("train_seconds"),
+            "device": summary.get("device"),
+            "kind": summary.get("kind"),
+            "predictions": None if predictions is None else str(predictions),
+            "evaluation": str(evaluation),
+            "warnings": result.get("warnings", []),
+        },
+    }
+    return document
+
+
+def _difference(
+    thresholds: list[float], values: list[float], average: float, official: Mapping[str, Any]
+) -> dict[str, Any]:
+    """This result minus the official row, at the thresholds the official table prints, and on average."""
+    ours = dict(zip(thresholds, values, strict=True))
+    per_threshold = {}
+    for threshold, reference in zip(official.get("tiou", []), official.get("mAP", []), strict=True):
+        match = next((t for t in ours if math.isclose(t, threshold, abs_tol=1e-9)), None)
+        per_threshold[f"{threshold:g}"] = None if match is None else ours[match] - reference
+    reference_average = official.get("average")
+    return {
+        "mAP": per_threshold,
+        "average": None if reference_average is None else average - reference_average,
+    }
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(path, "file", error.strerror or str(error)) from None
+    except yaml.YAMLError as error:
+        raise InputError(path, "file", f"invalid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "top level", "expected the resolved configuration (a mapping)")
+    return data
