@@ -1,17 +1,38 @@
-# The AdaTAD workflow. Rules are thin: each calls one library CLI. The configuration is validated
+# The AdaTAD workflow: every official experiment as a target, from raw files to results/<experiment>.json.
+# Rules are thin: each calls one library command. The configuration (workflows/config/*.yaml) is validated
 # against workflows/schemas/config.schema.yaml before any rule runs.
 #
-#   snakemake --cores 1                      # every target of workflows/config/config.yaml
-#   snakemake --cores 1 results/eval/NAME.json
+#   snakemake --profile profiles/local results/demo.json          # the CPU demo (scripts/demo)
+#   snakemake --profile profiles/slurm results/thumos_g1536.json  # an official experiment on a cluster
+#   snakemake --profile profiles/local results/thumos_s768_released.json  # a released model, no training
+#   snakemake --report report.html results/demo.json               # HTML report: tables and plots
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "workflows/config/config.yaml"
+configfile: f"{workflow.basedir}/workflows/config/config.yaml"
+configfile: f"{workflow.basedir}/workflows/config/paths.yaml"
+configfile: f"{workflow.basedir}/workflows/config/experiments.yaml"
+
+
+report: "workflows/report/workflow.rst"
 
 
 include: "workflows/rules/common.smk"
+
+
+wildcard_constraints:
+    target=alternatives(TARGETS),
+    training=alternatives(TRAININGS),
+    data=alternatives(DATA),
+    weights=alternatives(WEIGHTS),
+    kind="train|released",
+
+
+include: "workflows/rules/data.smk"
+include: "workflows/rules/weights.smk"
+include: "workflows/rules/train.smk"
 include: "workflows/rules/evaluate.smk"
 
 

@@ -17,7 +17,7 @@ import yaml
 from tad_eval import InputError
 from tad_eval.files import read_json
 
-__all__ = ["experiment_report"]
+__all__ = ["experiment_report", "report_table"]
 
 
 def experiment_report(
@@ -78,6 +78,24 @@ def experiment_report(
         },
     }
     return document
+
+
+def report_table(document: Mapping[str, Any]) -> str:
+    """The mAP table of a report as TSV: one row per threshold (this result, official, difference), then
+    the average."""
+    official = document.get("official") or {}
+    reference = {f"{t:g}": v for t, v in zip(official.get("tiou", []), official.get("mAP", []), strict=True)}
+    lines = ["tIoU\tmAP (%)\tofficial (%)\tdifference"]
+    for threshold, value in zip(document["tiou_thresholds"], document["mAP"], strict=True):
+        lines.append(_row(f"{threshold:g}", value, reference.get(f"{threshold:g}")))
+    lines.append(_row("average", document["average_mAP"], official.get("average")))
+    return "\n".join(lines) + "\n"
+
+
+def _row(label: str, value: float, reference: float | None) -> str:
+    if reference is None:
+        return f"{label}\t{value:.2f}\t\t"
+    return f"{label}\t{value:.2f}\t{reference:.2f}\t{value - reference:+.2f}"
 
 
 def _difference(

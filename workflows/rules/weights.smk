@@ -1,0 +1,39 @@
+# Pretrained ViT weights: an official checkpoint converted to safetensors with tad-backbone, or, for the CPU
+# demo, a tiny ViT pretrained here on synthetic action clips and saved in the official VideoMAE layout.
+
+
+rule pretrain:
+    input:
+        lambda wc: annotations_of(WEIGHTS[wc.weights]["pretrain"]["data"]),
+    output:
+        "resources/weights/{weights}.pth",
+    log:
+        "logs/pretrain/{weights}.log",
+    params:
+        data=lambda wc: data_folder(WEIGHTS[wc.weights]["pretrain"]["data"]),
+        options=lambda wc: " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in WEIGHTS[wc.weights]["pretrain"].items() if k != "data"
+        ),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "tad-train pretrain --data {params.data:q} {params.options} --out {output:q} > {log:q} 2>&1"
+
+
+rule convert_weights:
+    input:
+        weights_source,
+    output:
+        "resources/weights/{weights}.safetensors",
+    log:
+        "logs/convert_weights/{weights}.log",
+    params:
+        format=weights_format,
+        arch=weights_arch,
+    resources:
+        mem_mb=16000,
+        runtime=30,
+    shell:
+        "tad-backbone convert --from {params.format} --arch {params.arch} {input:q} {output:q} > {log:q} 2>&1"
