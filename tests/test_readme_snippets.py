@@ -84,10 +84,21 @@ def tad_data_inputs(folder: Path) -> None:
     (folder / "anno.classes.txt").write_text("CricketBowling\nCricketShot\n")
 
 
+def tad_train_inputs(folder: Path) -> None:
+    """The tiny experiment file and the synthetic videos it trains on (`tad-data synth ... --seed 0`)."""
+    from tad_data import write_synthetic_dataset
+
+    example = folder / "libs" / "tad-train" / "examples"
+    example.mkdir(parents=True)
+    (example / "tiny.yaml").write_text((REPO / "libs" / "tad-train" / "examples" / "tiny.yaml").read_text())
+    write_synthetic_dataset(folder / "data" / "synth", num_videos=8, num_classes=3, seed=0)
+
+
 #: What the snippets of each README read, by path relative to the repository.
 INPUTS: dict[str, Callable[[Path], None]] = {
     "libs/tad-eval/README.md": tad_eval_inputs,
     "libs/tad-data/README.md": tad_data_inputs,
+    "libs/tad-train/README.md": tad_train_inputs,
 }
 
 
@@ -97,7 +108,7 @@ def run_imports_only(code: ast.Module, filename: str, namespace: dict) -> None:
 
 
 #: READMEs whose snippets build torch models: several seconds each on a 2-core machine.
-SLOW = {"libs/tad-backbone/README.md", "libs/tad-head/README.md"}
+SLOW = {"libs/tad-backbone/README.md", "libs/tad-head/README.md", "libs/tad-train/README.md"}
 
 
 def readme_param(readme: Path) -> pytest.ParameterSet:
