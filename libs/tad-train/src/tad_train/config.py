@@ -8,8 +8,9 @@ tad-data. A file may list one or two shared files under ``base:`` (a dataset's p
 those are merged first, key by key. Bases of bases are refused: there are no inheritance chains.
 
 Three lengths must agree: the sampler's window, the backbone's output length and the projection's
-``max_seq_len``. All three come from ``window.size``; the resolved file written beside every run shows
-them, and reading it back checks that they still agree.
+``max_seq_len``. All three come from ``window.size`` (``max_seq_len`` is it rounded up to the detector's
+divisibility factor, as OpenTAD pads); the resolved file written beside every run shows them, and
+reading it back checks that they still agree.
 
 Overrides (``--set optimizer.lr=2e-4``) are parsed as YAML values, typed like the field they replace and
 validated; an unknown key is an error naming the closest valid key.
@@ -66,7 +67,8 @@ __all__ = [
 class WindowConfig:
     """The one length every part agrees on."""
 
-    size: int = 768  # grid steps per window: sampler window, backbone output length, projection max_seq_len
+    size: int = 768  # grid steps per window: sampler window and backbone output length; the projection's
+    #                  max_seq_len is this, rounded up to the detector's divisibility factor
     snippet_stride: int = 4  # raw video frames per grid step (THUMOS 4; unused by "resize" sampling)
     scale_factor: int = 1  # frames fed to the backbone per grid step: size * scale_factor frames per window
     offset_frames: int = 0  # raw frames the grid is shifted by (OpenTAD offset_frames)
@@ -501,20 +503,23 @@ def _check_window(window: WindowConfig, model: VideoMAEConfig, source: str) -> N
 def _projection(
     values: dict[str, Any], source: str, in_channels: int, window: WindowConfig, preset: ProjectionConfig
 ) -> ProjectionConfig:
-    """The projection with ``max_seq_len = window.size``, which must be a multiple of its div factor."""
-    derived = {"in_channels": in_channels, "max_seq_len": window.size}
+    """The projection with ``max_seq_len``: ``window.size`` rounded up to the detector's divisibility factor.
+
+    OpenTAD's ``pad_data`` zero-pads features to ``max_seq_len``; every AdaTAD config but Ego4D's sets it to
+    the window (a multiple already), Ego4D pads its 1800 steps to 2048.
+    """
     # A probe with max_seq_len 0 (a multiple of anything) tells the factor of these settings.
     probe_values = {k: v for k, v in values.items() if k != "max_seq_len"}
     probe = _build(
-        ProjectionConfig, probe_values, "projection", source, {**derived, "max_seq_len": 0}, preset
+        ProjectionConfig,
+        probe_values,
+        "projection",
+        source,
+        {"in_channels": in_channels, "max_seq_len": 0},
+        preset,
     )
     factor = max_div_factor(probe)
-    if window.size % factor:
-        raise InputError(
-            source,
-            "window.size",
-            f"{window.size} is not a multiple of the detector's {factor} (level strides x attention windows)",
-        )
+    derived = {"in_channels": in_channels, "max_seq_len": -(-window.size // factor) * factor}
     return _build(ProjectionConfig, values, "projection", source, derived, preset)
 
 
@@ -584,7 +589,7 @@ def _why_derived(section: str, name: str) -> str:
     if section in ("train_sampler", "test_sampler"):
         return f"set by window.{'size' if name == 'window_size' else name}"
     if name == "max_seq_len":
-        return "set by window.size"
+        return "set by window.size, rounded up to the detector's divisibility factor"
     if name == "in_channels":
         return "the backbone's embed_dim"
     return "the projection's embed_dim"
