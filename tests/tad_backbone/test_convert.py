@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from tad_backbone import (
+    VideoMAE,
     checkpoint_filter_fn,
     convert_checkpoint,
     load_backbone,
+    load_state_dict_checked,
     read_backbone_weights,
     read_checkpoint,
     sidecar_path,
@@ -114,6 +116,13 @@ def test_wrong_depth_is_reported_at_the_first_missing_block(tmp_path, official_c
     path = _save(official_checkpoint("videomae", depth=4), tmp_path / "shallow.pth")
     with pytest.raises(InputError, match=r"blocks\.4\.norm1\.weight.*missing"):
         convert_checkpoint(path, tmp_path / "x.safetensors", "videomae", "s")
+
+
+def test_strict_loading_names_an_unexpected_key(tiny_config) -> None:
+    model = VideoMAE(tiny_config())
+    state_dict = model.state_dict() | {"blocks.0.adapter.gamma": torch.ones(1)}
+    with pytest.raises(InputError, match=r"w\.safetensors: blocks\.0\.adapter\.gamma: unexpected key"):
+        load_state_dict_checked(model, state_dict, "w.safetensors")
 
 
 def test_layout_must_match_the_declared_source(tmp_path, official_checkpoint) -> None:

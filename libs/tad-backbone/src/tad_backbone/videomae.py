@@ -52,6 +52,7 @@ from tad_backbone.layers import (
     sinusoid_position_table,
     spatial_mean_pool,
 )
+from tad_eval.checkpoints import state_mismatches, strip_ddp_prefix, unwrap_state
 from tad_eval.errors import InputError
 
 __all__ = [
@@ -395,8 +396,6 @@ class ConvertedWeights:
     adapter_ratio: float | None  # bottleneck width / C; None without adapters
 
 
-#: Containers that hold the weights, in order of preference (OpenTAD's EMA weights are what it evaluates).
-_CONTAINERS = ("state_dict_ema", "state_dict", "model", "module")
 _OPENTAD_PREFIX = "backbone.model.backbone."
 #: Top-level weights the feature map never uses: classification heads and the final norms (the feature map
 #: is the last block's output; ``norm`` is an identity there and ``fc_norm`` only feeds a classifier).
@@ -409,15 +408,15 @@ _MMACTION_RENAMES = (
 
 
 def unwrap_checkpoint(checkpoint: Mapping[str, object]) -> tuple[dict[str, torch.Tensor], str | None]:
-    """The tensor dict inside a loaded checkpoint and the container key it came from (None: top level)."""
-    for key in _CONTAINERS:
-        inner = checkpoint.get(key)
-        if isinstance(inner, Mapping) and inner:
-            return {k: v for k, v in inner.items() if isinstance(v, torch.Tensor)}, key
-    tensors = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
+    """The tensor dict inside a loaded checkpoint and the container key it came from (None: top level).
+
+    The containers and their order are :data:`tad_eval.checkpoints.WEIGHT_CONTAINERS`.
+    """
+    weights, container = unwrap_state(checkpoint)
+    tensors = {k: v for k, v in weights.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise ValueError(f"no tensors found; top-level keys are {sorted(map(str, checkpoint))[:8]}")
-    return tensors, None
+    return tensors, container
 
 
 def detect_source(state_dict: Mapping[str, torch.Tensor], container: str | None = None) -> Source:
@@ -429,7 +428,7 @@ def detect_source(state_dict: Mapping[str, torch.Tensor], container: str | None 
     VideoMAE, ``module`` for VideoMAEv2).
     """
     keys = set(state_dict)
-    if any(k.removeprefix("module.").startswith(_OPENTAD_PREFIX) for k in keys):
+    if any(strip_ddp_prefix(k).startswith(_OPENTAD_PREFIX) for k in keys):
         return "opentad"
     if "backbone.patch_embed.projection.weight" in keys:
         return "mmaction"
@@ -502,7 +501,7 @@ def _convert_opentad(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Ten
     ``ladders.adapters.J.*`` become ``ladders.J.*``. Detector keys (projection, neck, head) are left to
     the detection head's converter.
     """
-    unwrapped = {k.removeprefix("module."): v for k, v in tensors.items()}
+    unwrapped = {strip_ddp_prefix(k): v for k, v in tensors.items()}
     return {
         _rename_mmaction(k).replace("ladders.adapters.", "ladders."): v
         for k, v in _backbone_weights(unwrapped, _OPENTAD_PREFIX).items()
@@ -572,23 +571,18 @@ def load_state_dict_checked(
     Raises:
         InputError: naming ``source``, the key and, for a shape mismatch, both shapes.
     """
-    expected = model.state_dict()
-    description = _describe(model)
-    for key, target in expected.items():
-        if key not in state_dict:
-            raise InputError(
-                source, key, f"missing from the weights (the {description} needs {list(target.shape)})"
-            )
-        if tuple(state_dict[key].shape) != tuple(target.shape):
-            raise InputError(
-                source,
-                key,
-                f"shape {list(state_dict[key].shape)} in the weights "
-                f"but {list(target.shape)} in the {description}",
-            )
-    for key in state_dict:
-        if key not in expected:
-            raise InputError(source, key, f"unexpected key for the {description}")
+    expected = {key: value.shape for key, value in model.state_dict().items()}
+    mismatches = state_mismatches(expected, {key: value.shape for key, value in state_dict.items()})
+    if mismatches:
+        first, description = mismatches[0], _describe(model)
+        if first.problem == "missing":
+            problem = f"missing from the weights (the {description} needs {list(first.expected)})"
+        elif first.problem == "shape":
+            weights, model_shape = list(first.found), list(first.expected)
+            problem = f"shape {weights} in the weights but {model_shape} in the {description}"
+        else:
+            problem = f"unexpected key for the {description}"
+        raise InputError(source, first.key, problem)
     model.load_state_dict(state_dict, strict=True)
 
 
