@@ -48,6 +48,18 @@ def test_parameter_counts_of_the_g_variants() -> None:
     assert videomae_config("g").mlp_dim == 6144
 
 
+@pytest.mark.parametrize("arch", sorted(TABLE))
+@pytest.mark.parametrize(
+    ("mode", "index", "ratio"),
+    [("frozen", None, 0.25), ("full", None, 0.25), ("adapter", None, 0.25), ("adapter", (1, 5), 0.5),
+     ("side", (6, 7, 8, 9, 10, 11), 0.125)],
+)  # fmt: skip
+def test_arithmetic_parameter_counts_equal_the_model(arch, mode, index, ratio) -> None:
+    """``VideoMAEConfig.parameter_counts`` (what info and plan use, without torch) against the modules."""
+    config = videomae_config(arch, mode=mode, adapter_index=index, adapter_ratio=ratio)
+    assert config.parameter_counts() == _count(arch=arch, mode=mode, adapter_index=index, adapter_ratio=ratio)
+
+
 def test_sinusoid_table_matches_the_formula() -> None:
     table = sinusoid_position_table(1568, 384)[0].double()
     for position, channel in [(0, 0), (0, 1), (7, 10), (1567, 383), (500, 200)]:

@@ -25,15 +25,9 @@ import torch.nn.functional as F
 from timm.layers import trunc_normal_
 from torch import nn
 
-__all__ = ["TemporalAdapter", "adapter_hidden_dim"]
+from tad_backbone.config import ADAPTER_KERNEL_SIZE
 
-#: Kernel of the depthwise temporal convolution; hard-coded to 3 in every official configuration.
-ADAPTER_KERNEL_SIZE = 3
-
-
-def adapter_hidden_dim(dim: int, ratio: float) -> int:
-    """The bottleneck width ``int(dim * ratio)`` (96/192/256/320/352 for S/B/L/H/g at 0.25)."""
-    return int(dim * ratio)
+__all__ = ["TemporalAdapter"]
 
 
 class TemporalAdapter(nn.Module):
