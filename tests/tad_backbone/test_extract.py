@@ -10,6 +10,7 @@ import torch
 
 from tad_backbone import (
     ArrayFrames,
+    TemporalAdapter,
     VideoMAE,
     convert_checkpoint,
     extract_features,
@@ -116,3 +117,25 @@ def test_extract_cli_rejects_bad_input(tmp_path, adapter_weights, capsys) -> Non
     assert main(args) == 2
     assert "none.safetensors" in capsys.readouterr().err
     assert not (tmp_path / "o.npy").exists()
+
+
+@pytest.mark.parametrize("mode", ["adapter", "side"])
+def test_streaming_runs_the_adapters_own_forward(tiny_config, nonzero_adapters, monkeypatch, mode) -> None:
+    """Change the adapter's math in its one place, and streamed extraction follows the model."""
+    model = VideoMAE(tiny_config(mode=mode, adapter_index=(1, 3) if mode == "side" else None))
+    nonzero_adapters(model)
+    frames = torch.randint(
+        0, 256, (3, 48, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(3)
+    )
+    before = extract_features(model, ArrayFrames(frames, "cthw"), batch_chunks=1)
+    original = TemporalAdapter.from_hidden
+
+    def doubled_mix(self, z, x, num_videos, grid, left=None, right=None):
+        left, right = (None if halo is None else 2 * halo for halo in (left, right))
+        return original(self, 2 * z, x, num_videos, grid, left, right)
+
+    monkeypatch.setattr(TemporalAdapter, "from_hidden", doubled_mix)
+    expected = _whole_video(model, frames)
+    streamed = extract_features(model, ArrayFrames(frames, "cthw"), batch_chunks=1)
+    torch.testing.assert_close(streamed, expected, rtol=1e-5, atol=1e-5)
+    assert (streamed - before).abs().max() > 1e-3  # the change mattered

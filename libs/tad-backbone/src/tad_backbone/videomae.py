@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -198,9 +198,18 @@ class VideoMAE(nn.Module):
         self, features: list[torch.Tensor], num_videos: int, grid: tuple[int, int, int]
     ) -> torch.Tensor:
         """``features[-1] + sum_i ladder_i(features[i])``."""
-        out = features[-1]
-        for ladder, feature in zip(self.ladders, features, strict=True):
-            out = out + self._maybe_checkpoint(ladder, feature, num_videos, grid, always=True)
+        outputs = (
+            self._maybe_checkpoint(ladder, feature, num_videos, grid, always=True)
+            for ladder, feature in zip(self.ladders, features, strict=True)
+        )
+        return self.side_output(features[-1], outputs)
+
+    @staticmethod
+    def side_output(last_feature: torch.Tensor, ladder_outputs: Iterable[torch.Tensor]) -> torch.Tensor:
+        """Side mode's tokens: the last ladder input plus every ladder's output, added in ladder order."""
+        out = last_feature
+        for ladder_output in ladder_outputs:
+            out = out + ladder_output
         return out
 
     def _maybe_checkpoint(
