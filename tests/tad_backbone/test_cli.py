@@ -58,7 +58,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(
-    ("argv", "flag", "value"), BAD, ids=[" ".join(argv[:1] + argv[-2:]) for argv, *_ in BAD]
+    ("argv", "flag", "value"), BAD, ids=[f"{argv[0]} {flag} {value}" for argv, flag, value in BAD]
 )
 def test_bad_flag_values_exit_2_with_one_line_naming_flag_and_value(argv, flag, value, capsys) -> None:
     assert _exit_code(argv) == 2
