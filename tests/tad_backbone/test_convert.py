@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
+import safetensors.torch
 import torch
 
 from tad_backbone import (
+    VideoMAE,
     checkpoint_filter_fn,
     convert_checkpoint,
     load_backbone,
+    load_state_dict_checked,
     read_backbone_weights,
     read_checkpoint,
     sidecar_path,
 )
+from tad_backbone import weights as weights_module
 from tad_backbone.cli import main
 from tad_backbone.layers import sinusoid_position_table
 from tad_eval.errors import InputError
@@ -134,23 +140,84 @@ def test_wrong_depth_is_reported_at_the_first_missing_block(tmp_path, official_c
         convert_checkpoint(path, tmp_path / "x.safetensors", "videomae", "s")
 
 
+def test_strict_loading_names_an_unexpected_key(tiny_config) -> None:
+    model = VideoMAE(tiny_config())
+    state_dict = model.state_dict() | {"blocks.0.adapter.gamma": torch.ones(1)}
+    with pytest.raises(InputError, match=r"w\.safetensors: blocks\.0\.adapter\.gamma: unexpected key"):
+        load_state_dict_checked(model, state_dict, "w.safetensors")
+
+
 def test_layout_must_match_the_declared_source(tmp_path, official_checkpoint) -> None:
     path = _save(official_checkpoint("videomae"), tmp_path / "v1.pth")
     with pytest.raises(InputError, match="follow the videomae layout, not mmaction"):
         convert_checkpoint(path, tmp_path / "x.safetensors", "mmaction", "s")
 
 
-def test_checkpoints_are_loaded_without_running_code(tmp_path) -> None:
-    class Payload:
-        def __reduce__(self):
-            return (print, ("code ran",))
+class _Payload:
+    """What a malicious checkpoint carries: unpickling it calls ``print`` (it could be anything)."""
 
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_checkpoints_are_loaded_without_running_code(tmp_path, capsys) -> None:
     path = tmp_path / "evil.pth"
-    torch.save({"model": {"patch_embed.proj.weight": torch.zeros(1)}, "payload": Payload()}, path)
-    with pytest.raises(InputError, match="weights_only"):
+    torch.save({"model": {"patch_embed.proj.weight": torch.zeros(1)}, "payload": _Payload()}, path)
+    with pytest.raises(InputError) as error:
         read_checkpoint(path)
+    assert error.value.field == "file" and "'print'" in error.value.problem
+    assert "PyTorch checkpoint of tensors and plain containers" in error.value.problem
+    assert "safetensors" in error.value.problem
     with pytest.raises(InputError, match="not found"):
         read_checkpoint(tmp_path / "missing.pth")
+
+    out = tmp_path / "out.safetensors"
+    assert main(["convert", "--from", "videomae", "--arch", "s", str(path), str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "code ran" not in captured.out
+    err = captured.err
+    assert err.count("\n") == 1 and err.count(str(path)) == 1
+    assert f"{path}: file: holds the Python object 'print', which is not loaded" in err
+    assert "weights_only" not in err and not out.exists()
+
+
+def test_other_unloadable_files_are_refused_in_one_line(tmp_path, capsys) -> None:
+    (tmp_path / "notes.pth").write_text("hello")
+    with (tmp_path / "plain.pkl").open("wb") as handle:
+        pickle.dump({"a": _Payload()}, handle)  # a plain pickle, not a torch checkpoint
+    for name in ("notes.pth", "plain.pkl"):
+        path = tmp_path / name
+        assert main(["convert", "--from", "videomae", "--arch", "s", str(path), str(tmp_path / "o.st")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{path}: file: " in err and "weights_only" not in err
+        assert "a PyTorch checkpoint of tensors and plain containers" in err
+
+
+def test_safetensors_checkpoints_are_accepted(tmp_path, official_checkpoint) -> None:
+    """A checkpoint in safetensors (the format the refusal message recommends) converts like its .pth."""
+    state = official_checkpoint("mmaction")["state_dict"]
+    safetensors.torch.save_file({k: v.contiguous() for k, v in state.items()}, tmp_path / "mm.safetensors")
+    meta = convert_checkpoint(tmp_path / "mm.safetensors", tmp_path / "out.safetensors", "mmaction", "s")
+    assert meta["source"] == "mmaction"
+    assert torch.equal(
+        read_backbone_weights(tmp_path / "out.safetensors")[0]["blocks.3.mlp.fc1.weight"],
+        state["backbone.blocks.3.mlp.layers.0.0.weight"],
+    )
+
+
+def test_convert_refuses_to_overwrite_its_input(tmp_path, official_checkpoint, capsys) -> None:
+    path = _save(official_checkpoint("videomaev2"), tmp_path / "v2.pth")
+    original = path.read_bytes()
+    (tmp_path / "link.pth").symlink_to(path)
+    (tmp_path / "sub").mkdir()
+    for out in (str(path), str(tmp_path / "link.pth"), str(tmp_path / "sub" / ".." / "v2.pth")):
+        assert main(["convert", "--from", "videomaev2", "--arch", "s", str(path), out]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{out}: file: is the input checkpoint" in err
+    assert path.read_bytes() == original
+    (tmp_path / "w.safetensors.json").write_bytes(original)
+    with pytest.raises(InputError, match="is the input checkpoint"):  # its sidecar would overwrite it
+        convert_checkpoint(tmp_path / "w.safetensors.json", tmp_path / "w.safetensors", "videomaev2", "s")
 
 
 def test_side_ladders_follow_the_given_adapter_index(tmp_path, official_checkpoint) -> None:
@@ -192,7 +259,7 @@ def test_modes_when_loading(tmp_path, official_checkpoint) -> None:
     assert load_backbone(tmp_path / "side.safetensors", mode="frozen").ladders is None
 
 
-def test_sidecar_falls_back_to_the_header(tmp_path, official_checkpoint) -> None:
+def test_the_header_describes_the_weights_without_a_sidecar(tmp_path, official_checkpoint) -> None:
     path = _save(official_checkpoint("videomaev2"), tmp_path / "v2.pth")
     out = tmp_path / "v2.safetensors"
     convert_checkpoint(path, out, "videomaev2", "s")
@@ -202,6 +269,52 @@ def test_sidecar_falls_back_to_the_header(tmp_path, official_checkpoint) -> None
     (tmp_path / "junk.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(InputError, match="junk.safetensors"):
         read_backbone_weights(tmp_path / "junk.safetensors")
+    safetensors.torch.save_file({"x": torch.zeros(1)}, tmp_path / "bare.safetensors")
+    (tmp_path / "bare.safetensors.json").write_text(json.dumps(meta))  # a sidecar cannot stand in
+    with pytest.raises(InputError, match=r"bare\.safetensors: metadata: no tad-backbone description"):
+        read_backbone_weights(tmp_path / "bare.safetensors")
+
+
+def test_a_sidecar_that_disagrees_with_the_header_is_refused(tmp_path, official_checkpoint, capsys) -> None:
+    """The state an interrupted two-file write used to leave: new adapter weights beside the sidecar of
+    the frozen weights they replaced. Trusting the sidecar ran extract in frozen mode (adapters dropped)."""
+    out = tmp_path / "w.safetensors"
+    convert_checkpoint(_save(official_checkpoint("mmaction"), tmp_path / "plain.pth"), out, "mmaction", "s")
+    frozen_sidecar = sidecar_path(out).read_text()
+    adapters = _save(official_checkpoint("opentad", variant="adapter"), tmp_path / "adatad.pth")
+    convert_checkpoint(adapters, out, "opentad", "s")
+    sidecar_path(out).write_text(frozen_sidecar)
+    with pytest.raises(InputError) as error:
+        read_backbone_weights(out)
+    assert error.value.source == str(sidecar_path(out)) and error.value.field == "mode"
+    assert (
+        str(out) + "," in error.value.problem and "'frozen' disagrees with 'adapter'" in error.value.problem
+    )
+    np.save(tmp_path / "frames.npy", np.zeros((3, 16, 32, 32), dtype=np.uint8))
+    args = ["extract", "--weights", str(out), "--frames", str(tmp_path / "frames.npy")]
+    assert main([*args, "--out", str(tmp_path / "f.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mode" in err and not (tmp_path / "f.npy").exists()
+
+
+def test_an_interrupted_conversion_never_pairs_new_weights_with_an_old_sidecar(
+    tmp_path, official_checkpoint, monkeypatch
+) -> None:
+    out = tmp_path / "w.safetensors"
+    convert_checkpoint(_save(official_checkpoint("mmaction"), tmp_path / "plain.pth"), out, "mmaction", "s")
+    real_atomic_write = weights_module.atomic_write
+
+    def killed_before_the_sidecar(path, *args, **kwargs):
+        if str(path).endswith(".json"):
+            raise KeyboardInterrupt  # the process dies between the two renames
+        return real_atomic_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(weights_module, "atomic_write", killed_before_the_sidecar)
+    adapters = _save(official_checkpoint("opentad", variant="adapter"), tmp_path / "adatad.pth")
+    with pytest.raises(KeyboardInterrupt):
+        convert_checkpoint(adapters, out, "opentad", "s")
+    monkeypatch.undo()
+    assert load_backbone(out).config.mode == "adapter"  # the new weights, described by their own header
 
 
 def test_info_cli(capsys) -> None:

@@ -1,4 +1,4 @@
-"""Feature extraction: streaming equals a whole-video pass; the extract CLI on arrays and videos."""
+"""Feature extraction: streaming equals a whole-video pass through the model's own modules; the CLI."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from tad_backbone import ArrayFrames, VideoMAE, convert_checkpoint, extract_features, load_backbone
+from tad_backbone import (
+    ArrayFrames,
+    TemporalAdapter,
+    VideoMAE,
+    convert_checkpoint,
+    extract_features,
+    load_backbone,
+)
 from tad_backbone.cli import main
 
 
@@ -82,93 +89,55 @@ def test_extract_cli_on_arrays(tmp_path, adapter_weights, capsys) -> None:
     assert "(384, 7)" in capsys.readouterr().out
 
 
-def test_extract_cli_resizes_unaligned_frames(tmp_path, adapter_weights) -> None:
-    from tad_data import center_crop, resize_short_side
-
-    frames = np.random.default_rng(1).integers(0, 256, (3, 16, 40, 52), dtype=np.uint8)
-    np.save(tmp_path / "odd.npy", frames)
-    out = tmp_path / "odd_feats.npy"
-    args = [
-        "extract",
-        "--weights",
-        str(adapter_weights),
-        "--frames",
-        str(tmp_path / "odd.npy"),
-        "--img",
-        "32",
-    ]
-    assert main([*args, "--out", str(out)]) == 0
-    cropped = center_crop(resize_short_side(torch.from_numpy(frames), 32), 32)
-    expected = _whole_video(load_backbone(adapter_weights), cropped)
-    np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=1e-4, atol=1e-3)
-
-
-def _write_video(path: Path, frames: np.ndarray) -> None:
-    import av
-
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"crf": "0"}
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
-
-
-def test_extract_cli_on_a_video(tmp_path, adapter_weights) -> None:
-    from tad_data import center_crop, decode_frames, resize_short_side
-
-    rng = np.random.default_rng(2)
-    frames = np.repeat(rng.integers(0, 256, (20, 1, 1, 3), dtype=np.uint8), 80 * 96, axis=1).reshape(
-        20, 80, 96, 3
+def test_extract_cli_needs_patch_aligned_frames(tmp_path, adapter_weights, capsys) -> None:
+    """Resizing, like decoding, is tad-data's (`tad-train extract VIDEO` composes them); arrays go as is."""
+    np.save(tmp_path / "odd.npy", np.zeros((3, 16, 40, 52), dtype=np.uint8))
+    args = ["extract", "--weights", str(adapter_weights), "--frames", str(tmp_path / "odd.npy")]
+    assert main([*args, "--out", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and "odd.npy: array: frames of 40x52 px are not multiples of the 16 px patch" in err
     )
-    _write_video(tmp_path / "clip.mp4", frames)
-    out = tmp_path / "clip.npy"
-    args = [
-        "extract",
-        "--weights",
-        str(adapter_weights),
-        "--video",
-        str(tmp_path / "clip.mp4"),
-        "--img",
-        "32",
-    ]
-    assert main([*args, "--batch-chunks", "1", "--out", str(out)]) == 0
-    decoded = torch.from_numpy(decode_frames(tmp_path / "clip.mp4")).permute(3, 0, 1, 2)
-    assert decoded.shape[1] == 20
-    expected = _whole_video(load_backbone(adapter_weights), center_crop(resize_short_side(decoded, 32), 32))
-    np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=1e-4, atol=1e-3)
+    assert "tad-train extract" in err and not (tmp_path / "o.npy").exists()
 
 
 @pytest.mark.slow
 def test_extract_cli_rejects_bad_input(tmp_path, adapter_weights, capsys) -> None:
     np.save(tmp_path / "float.npy", np.zeros((3, 16, 32, 32), dtype=np.float32))
     np.save(tmp_path / "square.npy", np.zeros((3, 3, 3, 3), dtype=np.uint8))
-    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
     base = ["extract", "--weights", str(adapter_weights), "--out", str(tmp_path / "o.npy")]
-    for source, expected in [
-        (["--frames", str(tmp_path / "float.npy")], "float32"),
-        (["--frames", str(tmp_path / "square.npy")], "ambiguous"),
-        (["--frames", str(tmp_path / "missing.npy")], "missing.npy"),
-        (["--video", str(tmp_path / "broken.mp4")], "broken.mp4"),
-        (["--video", str(tmp_path / "broken.mp4"), "--img", "8"], "--img 8 is smaller than"),
+    for frames, expected in [
+        ("float.npy", "float32"),
+        ("square.npy", "ambiguous"),
+        ("missing.npy", "missing.npy"),
     ]:
-        assert main([*base, *source]) == 2
+        assert main([*base, "--frames", str(tmp_path / frames)]) == 2
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1
-    assert (
-        main(
-            [
-                "extract",
-                "--weights",
-                str(tmp_path / "none.safetensors"),
-                "--frames",
-                "x.npy",
-                "--out",
-                "o.npy",
-            ]
-        )
-        == 2
-    )
+    args = ["extract", "--weights", str(tmp_path / "none.safetensors"), "--frames", "x.npy", "--out", "o.npy"]
+    assert main(args) == 2
     assert "none.safetensors" in capsys.readouterr().err
     assert not (tmp_path / "o.npy").exists()
+
+
+@pytest.mark.parametrize("mode", ["adapter", "side"])
+def test_streaming_runs_the_adapters_own_forward(tiny_config, nonzero_adapters, monkeypatch, mode) -> None:
+    """Change the adapter's math in its one place, and streamed extraction follows the model."""
+    model = VideoMAE(tiny_config(mode=mode, adapter_index=(1, 3) if mode == "side" else None))
+    nonzero_adapters(model)
+    frames = torch.randint(
+        0, 256, (3, 48, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(3)
+    )
+    before = extract_features(model, ArrayFrames(frames, "cthw"), batch_chunks=1)
+    original = TemporalAdapter.from_hidden
+
+    def doubled_mix(self, z, x, num_videos, grid, left=None, right=None):
+        left, right = (None if halo is None else 2 * halo for halo in (left, right))
+        return original(self, 2 * z, x, num_videos, grid, left, right)
+
+    monkeypatch.setattr(TemporalAdapter, "from_hidden", doubled_mix)
+    expected = _whole_video(model, frames)
+    streamed = extract_features(model, ArrayFrames(frames, "cthw"), batch_chunks=1)
+    torch.testing.assert_close(streamed, expected, rtol=1e-5, atol=1e-5)
+    assert (streamed - before).abs().max() > 1e-3  # the change mattered

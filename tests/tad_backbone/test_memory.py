@@ -126,3 +126,42 @@ def test_plan_cli(capsys) -> None:
     assert sum(result["breakdown"].values()) == result["peak_bytes"]
     assert main([*args, "--dtype", "fp32"]) == 0
     assert "GiB" in capsys.readouterr().out
+
+
+# Planned peaks and saved activations of 0.1.0, when the planner built the model on the meta device to
+# count parameters and read drop-path rates (identical on 2,560 configurations when it became arithmetic).
+PINNED = [
+    ("g", "adapter", True, "fp16", 1536, True, 0.25, 0.1, True, 78_605_496_544, 10_729_095_168),
+    ("s", "full", False, "fp32", 17, False, 0.25, 0.1, False, 2_421_843_808, 477_849_776),
+    ("b", "side", True, "fp16", 1536, True, 0.125, 0.0, True, 13_333_788_228, 1_415_577_600),
+    ("h", "frozen", True, "fp16", 1536, False, 0.25, 0.1, True, 16_151_855_296, 0),
+]
+
+
+@pytest.mark.parametrize(
+    (
+        "arch",
+        "mode",
+        "ckpt",
+        "dtype",
+        "frames",
+        "last_half",
+        "ratio",
+        "drop_path",
+        "detector",
+        "peak",
+        "saved",
+    ),
+    PINNED,
+)
+def test_planned_numbers_are_pinned(
+    arch, mode, ckpt, dtype, frames, last_half, ratio, drop_path, detector, peak, saved
+) -> None:
+    depth = videomae_config(arch).depth
+    config = videomae_config(
+        arch, mode=mode, grad_checkpointing=ckpt, adapter_ratio=ratio, drop_path_rate=drop_path,
+        adapter_index=range(depth // 2, depth) if last_half else None,
+    )  # fmt: skip
+    trainer = TrainerProfile(detector=detector, ddp_buckets="trainable")
+    assert plan_training_memory(config, frames, 224, 2, dtype, trainer).peak_bytes == peak
+    assert saved_activation_bytes(config, frames, 160, 1, dtype) == saved

@@ -14,6 +14,7 @@ from tad_backbone import (
     videomae_config,
 )
 from tad_backbone.layers import resample_position_table, sinusoid_position_table
+from tad_eval.numerics import sinusoid_table
 
 # §2.6 of the reference: ViT parameters (M), parameters of one TIA, TIA total (M) with adapters in all blocks.
 TABLE = {
@@ -47,12 +48,51 @@ def test_parameter_counts_of_the_g_variants() -> None:
     assert videomae_config("g").mlp_dim == 6144
 
 
+@pytest.mark.parametrize("arch", sorted(TABLE))
+@pytest.mark.parametrize(
+    ("mode", "index", "ratio"),
+    [("frozen", None, 0.25), ("full", None, 0.25), ("adapter", None, 0.25), ("adapter", (1, 5), 0.5),
+     ("side", (6, 7, 8, 9, 10, 11), 0.125)],
+)  # fmt: skip
+def test_arithmetic_parameter_counts_equal_the_model(arch, mode, index, ratio) -> None:
+    """``VideoMAEConfig.parameter_counts`` (what info and plan use, without torch) against the modules."""
+    config = videomae_config(arch, mode=mode, adapter_index=index, adapter_ratio=ratio)
+    assert config.parameter_counts() == _count(arch=arch, mode=mode, adapter_index=index, adapter_ratio=ratio)
+
+
 def test_sinusoid_table_matches_the_formula() -> None:
     table = sinusoid_position_table(1568, 384)[0].double()
     for position, channel in [(0, 0), (0, 1), (7, 10), (1567, 383), (500, 200)]:
         angle = position / 10000 ** (2 * (channel // 2) / 384)
         expected = math.sin(angle) if channel % 2 == 0 else math.cos(angle)
         assert table[position, channel].item() == pytest.approx(expected, abs=1e-6)
+
+
+def _mmaction_torch_table(positions: int, dim: int) -> torch.Tensor:
+    """Frozen copy of the table this library computed with torch before it moved to tad-eval (mmaction2's
+    ``get_sinusoid_encoding``)."""
+    channel = torch.arange(dim, dtype=torch.float64)
+    inverse_frequency = torch.pow(10000.0, -(channel - channel % 2) / dim)
+    angles = torch.arange(positions, dtype=torch.float64)[:, None] * inverse_frequency[None, :]
+    return torch.where(channel % 2 == 0, torch.sin(angles), torch.cos(angles)).to(torch.float32)
+
+
+@pytest.mark.parametrize("arch", ["s", "b", "l", "h", "g"])
+def test_position_table_equals_the_torch_table_except_at_float32_ties(arch: str) -> None:
+    """Every table the five architectures build: bit-identical to the former torch computation except where
+    the float64 value sits on a float32 rounding midpoint (torch's vectorised sin/pow and numpy's differ in
+    the last float64 bit); there it is one float32 step away, and such values are very rare."""
+    config = videomae_config(arch)
+    positions = config.pos_grid**2 * config.chunk_frames // config.tubelet_size
+    table = sinusoid_position_table(positions, config.embed_dim)[0]
+    before = _mmaction_torch_table(positions, config.embed_dim)
+    assert table.shape == (1568 if config.patch_size == 16 else 2048, config.embed_dim)
+    differ = table != before
+    assert int(differ.sum()) <= 2
+    exact = torch.from_numpy(sinusoid_table(positions, config.embed_dim))[differ]
+    midpoints = (table[differ].double() + before[differ].double()) / 2
+    assert torch.all((exact - midpoints).abs() < 1e-12)
+    assert torch.all(torch.nextafter(before[differ], table[differ]) == table[differ])
 
 
 def test_position_table_is_resized_per_temporal_slice() -> None:
@@ -136,7 +176,7 @@ def test_normalisation_is_inside_and_not_in_the_state_dict(tiny_config, random_v
     video = random_video()
     torch.testing.assert_close(model(video), model(video.float()))
     assert not any(key.startswith("normalize") for key in model.state_dict())
-    assert "pos_embed" in model.state_dict() and model.state_dict()["pos_embed"].shape == (1, 1568, 64)
+    assert torch.equal(model.state_dict()["pos_embed"], sinusoid_position_table(1568, 64))
 
 
 def test_videos_of_a_batch_do_not_mix(tiny_config, random_video, nonzero_adapters) -> None:

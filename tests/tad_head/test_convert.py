@@ -85,3 +85,14 @@ def test_architecture_mismatch_lists_missing_and_unexpected_keys() -> None:
         convert_opentad_state(state, _model())
     with pytest.raises(ValueError, match="expected a tensor"):
         convert_opentad_state({"module.rpn_head.cls_head.bias": [1, 2]}, _model())
+
+
+def test_containers_are_read_as_tad_backbone_reads_them() -> None:
+    """One rule for both libraries (tad_eval.unwrap_state): EMA weights first, an empty container skipped."""
+    state = opentad_detector_state(16, 8, 3)
+    model = _model(16, 8, 3)
+    zeros = {name: torch.zeros_like(value) for name, value in state.items()}
+    converted = convert_opentad_state({"state_dict": zeros, "state_dict_ema": state}, model)
+    assert torch.equal(converted["rpn_head.cls_head.weight"], state["module.rpn_head.cls_head.weight"])
+    converted = convert_opentad_state({"state_dict_ema": {}, "state_dict": state, "epoch": 3}, model)
+    assert torch.equal(converted["rpn_head.cls_head.weight"], state["module.rpn_head.cls_head.weight"])

@@ -11,9 +11,11 @@ One adapter, with ``z = GELU(down_proj(x))``::
     out   = gamma * up_proj(mixed) + x   # TIA; the ladder adapters omit the "+ x"
 
 ``up_proj`` starts at zero, so a fresh TIA is the identity. The temporal convolution is the only place
-where tokens of different 16-frame chunks meet inside the backbone; for chunked (streaming) feature
-extraction its three steps are exposed separately (:meth:`TemporalAdapter.hidden`,
-:meth:`TemporalAdapter.temporal_mix` with explicit neighbour halos, :meth:`TemporalAdapter.project`).
+where tokens of different 16-frame chunks meet inside the backbone. For chunked (streaming) feature
+extraction the forward pass is exposed in two halves that :meth:`TemporalAdapter.forward` itself is made
+of: :meth:`TemporalAdapter.hidden` (``z``) and :meth:`TemporalAdapter.from_hidden` (the rest, with
+explicit neighbour halos cut by :meth:`TemporalAdapter.halo_steps`), so a stream computes exactly what
+the model computes.
 """
 
 from __future__ import annotations
@@ -25,15 +27,9 @@ import torch.nn.functional as F
 from timm.layers import trunc_normal_
 from torch import nn
 
-__all__ = ["TemporalAdapter", "adapter_hidden_dim"]
+from tad_backbone.config import ADAPTER_KERNEL_SIZE
 
-#: Kernel of the depthwise temporal convolution; hard-coded to 3 in every official configuration.
-ADAPTER_KERNEL_SIZE = 3
-
-
-def adapter_hidden_dim(dim: int, ratio: float) -> int:
-    """The bottleneck width ``int(dim * ratio)`` (96/192/256/320/352 for S/B/L/H/g at 0.25)."""
-    return int(dim * ratio)
+__all__ = ["TemporalAdapter"]
 
 
 class TemporalAdapter(nn.Module):
@@ -119,6 +115,33 @@ class TemporalAdapter(nn.Module):
             raise ValueError("a residual adapter needs its input x")
         return out + x
 
+    def from_hidden(
+        self,
+        z: torch.Tensor,
+        x: torch.Tensor | None,
+        num_videos: int,
+        grid: tuple[int, int, int],
+        left: torch.Tensor | None = None,
+        right: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The adapter's output from its bottleneck activations ``z = hidden(x)``: temporal mix, projection.
+
+        Args:
+            z: ``hidden(x)``.
+            x: the adapter input, added back by a residual adapter (a ladder adapter ignores it).
+            num_videos: ``b``.
+            grid: per-chunk token grid ``(t, h, w)``.
+            left: :meth:`halo_steps` of the preceding tokens' ``z`` (streaming); ``None`` at the video start.
+            right: :meth:`halo_steps` of the following tokens' ``z``; ``None`` at the video end.
+        """
+        return self.project(self.temporal_mix(z, num_videos, grid, left, right), x)
+
+    def halo_steps(self, z: torch.Tensor, grid: tuple[int, int, int], last: bool) -> torch.Tensor:
+        """The first (or last) ``halo`` temporal steps of one video's ``z`` as ``[1, halo, h*w, d]``: what the
+        temporal convolution of the neighbouring tokens needs as its ``right`` (or ``left``) halo."""
+        steps = z.reshape(1, -1, grid[1] * grid[2], z.shape[-1])
+        return (steps[:, -self.halo :] if last else steps[:, : self.halo]).clone()
+
     def forward(self, x: torch.Tensor, num_videos: int, grid: tuple[int, int, int]) -> torch.Tensor:
         """Adapt the tokens of ``num_videos`` whole videos: ``[(b n), t*h*w, C]`` -> same shape."""
-        return self.project(self.temporal_mix(self.hidden(x), num_videos, grid), x)
+        return self.from_hidden(self.hidden(x), x, num_videos, grid)

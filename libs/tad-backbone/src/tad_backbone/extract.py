@@ -138,12 +138,6 @@ def _pool(tokens: torch.Tensor, grid: Grid) -> torch.Tensor:
     return spatial_mean_pool(tokens, 1, grid).float().cpu()
 
 
-def _edge_steps(z: torch.Tensor, grid: Grid, count: int, last: bool) -> torch.Tensor:
-    """The first (or last) ``count`` temporal steps of bottleneck activations, as ``[1, count, h*w, d]``."""
-    steps = z.reshape(1, -1, grid[1] * grid[2], z.shape[-1])
-    return (steps[:, -count:] if last else steps[:, :count]).clone()
-
-
 @dataclass
 class _Pending:
     """A batch waiting for its right neighbour: block output, adapter activations, left halo."""
@@ -154,7 +148,11 @@ class _Pending:
 
 
 class _BlockStream:
-    """Pushes chunk batches through the blocks, holding each adapter block's latest batch back."""
+    """Pushes chunk batches through the blocks, holding each adapter block's latest batch back.
+
+    Every step is the model's own: :meth:`Block.transformer`, then the adapter's
+    :meth:`~TemporalAdapter.hidden` and :meth:`~TemporalAdapter.from_hidden` (the two halves of its forward).
+    """
 
     def __init__(self, model: VideoMAE) -> None:
         self.blocks = list(model.blocks)
@@ -185,22 +183,21 @@ class _BlockStream:
         if block.adapter is None:
             self._feed(index + 1, y, grid)
             return
-        z = block.adapter.hidden(y)
+        adapter = block.adapter
+        z = adapter.hidden(y)
         held = self.pending[index]
-        halo = block.adapter.halo
-        left = None if held is None else _edge_steps(held.hidden, grid, halo, last=True)
+        left = None if held is None else adapter.halo_steps(held.hidden, grid, last=True)
         self.pending[index] = _Pending(y, z, left)
         if held is not None:
-            self._feed(
-                index + 1, _release(block.adapter, held, _edge_steps(z, grid, halo, last=False), grid), grid
-            )
+            right = adapter.halo_steps(z, grid, last=False)
+            self._feed(index + 1, _release(adapter, held, right, grid), grid)
 
 
 def _release(
     adapter: TemporalAdapter, held: _Pending, right: torch.Tensor | None, grid: Grid
 ) -> torch.Tensor:
     """Finish a held batch's adapter now that its right halo is known (``None``: end of video)."""
-    return adapter.project(adapter.temporal_mix(held.hidden, 1, grid, held.left, right), held.output)
+    return adapter.from_hidden(held.hidden, held.output, 1, grid, held.left, right)
 
 
 @dataclass
@@ -213,7 +210,11 @@ class _LadderPending:
 
 
 class _LadderStream:
-    """Side mode: runs the ViT per batch, holding one batch back for the ladders' right halos."""
+    """Side mode: runs the ViT per batch, holding one batch back for the ladders' right halos.
+
+    The ViT part is :meth:`VideoMAE.block_outputs`, each ladder runs as its own two halves, and the sum is
+    :meth:`VideoMAE.side_output`, all shared with the model's forward pass.
+    """
 
     def __init__(self, model: VideoMAE) -> None:
         self.model = model
@@ -224,25 +225,29 @@ class _LadderStream:
         features = self.model.block_outputs(tokens, 1, grid)
         hidden = [ladder.hidden(f) for ladder, f in zip(self.ladders, features, strict=True)]
         held = self.pending
-        left = (
-            None
-            if held is None
-            else [_edge_steps(z, grid, a.halo, True) for a, z in zip(self.ladders, held.hidden, strict=True)]
-        )
+        left = None if held is None else self._halos(held.hidden, grid, last=True)
         self.pending = _LadderPending(features[-1], hidden, left)
         if held is None:
             return []
-        right = [_edge_steps(z, grid, a.halo, last=False) for a, z in zip(self.ladders, hidden, strict=True)]
-        return [self._release(held, right, grid)]
+        return [self._release(held, self._halos(hidden, grid, last=False), grid)]
 
     def finish(self, grid: Grid) -> list[torch.Tensor]:
         held, self.pending = self.pending, None
         return [] if held is None else [self._release(held, None, grid)]
 
+    def _halos(self, hidden: list[torch.Tensor], grid: Grid, last: bool) -> list[torch.Tensor]:
+        return [ladder.halo_steps(z, grid, last) for ladder, z in zip(self.ladders, hidden, strict=True)]
+
     def _release(self, held: _LadderPending, right: list[torch.Tensor] | None, grid: Grid) -> torch.Tensor:
-        out = held.last_feature
-        for j, (ladder, z) in enumerate(zip(self.ladders, held.hidden, strict=True)):
-            left = None if held.left is None else held.left[j]
-            mixed = ladder.temporal_mix(z, 1, grid, left, None if right is None else right[j])
-            out = out + ladder.project(mixed)
-        return out
+        outputs = (
+            ladder.from_hidden(
+                z,
+                None,
+                1,
+                grid,
+                None if held.left is None else held.left[j],
+                None if right is None else right[j],
+            )
+            for j, (ladder, z) in enumerate(zip(self.ladders, held.hidden, strict=True))
+        )
+        return self.model.side_output(held.last_feature, outputs)

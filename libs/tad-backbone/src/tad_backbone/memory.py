@@ -1,16 +1,12 @@
-"""Training-memory accounting: measuring meters for the real model and an analytic peak planner.
+"""Training-memory planning: an analytic peak for one training step, arithmetic on the configuration.
 
-Meters (work on any device, used by ``benchmarks/backbone_memory.py`` and the tests):
+This module imports no torch (``tad-backbone plan`` answers at once); the meters that check it against the
+real model are in :mod:`tad_backbone.meters`.
 
-* :class:`SavedTensorMeter` — bytes of distinct storages saved for backward
-  (``torch.autograd.graph.saved_tensors_hooks``); with non-reentrant checkpointing it sees the inputs
-  each checkpointed region keeps, not what the region recomputes.
-* :class:`PeakMemoryMeter` — live bytes of every storage created while it is active (a dispatch mode),
-  and their peak: a device-independent stand-in for ``torch.cuda.max_memory_allocated`` on the CPU.
-
-Planner (:func:`plan_training_memory`): peak memory of one training step on one GPU, built from the
-module structure. Per token (``C`` width, ``M`` MLP width, ``d`` adapter width, ``H`` heads, ``a`` bytes
-of an autocast activation — 2 for fp16/bf16, 4 for fp32 — and a float32 residual stream of 4 bytes):
+Planner (:func:`plan_training_memory`): peak memory of one training step on one GPU, built from what each
+module of the model keeps. Per token (``C`` width, ``M`` MLP width, ``d`` adapter width, ``H`` heads,
+``a`` bytes of an autocast activation — 2 for fp16/bf16, 4 for fp32 — and a float32 residual stream of
+4 bytes):
 
 ====================================  ==============================================================
 what a block keeps for backward        bytes per token
@@ -42,21 +38,13 @@ fragmentation and the CUDA context come on top (reported as ``reserve_bytes``).
 from __future__ import annotations
 
 import math
-import weakref
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
-
-from tad_backbone.videomae import VideoMAE, VideoMAEConfig, count_parameters
+from tad_backbone.config import VideoMAEConfig
 
 __all__ = [
     "MemoryPlan",
-    "PeakMemoryMeter",
-    "SavedTensorMeter",
     "TrainerProfile",
     "activation_bytes_per_token",
     "plan_training_memory",
@@ -67,90 +55,6 @@ DType = Literal["fp32", "fp16", "bf16"]
 _RESIDUAL_BYTES = 4  # autocast adds half-precision branches to a float32 residual stream
 _LN_STATS_BYTES = 16  # mean and rstd (float32) of two LayerNorms per token
 _VALUE_BYTES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2}  # one activation value under each dtype
-
-
-class SavedTensorMeter:
-    """Count distinct storages saved for backward while active.
-
-    Args:
-        exclude: tensors whose storages are not counted (typically the model's parameters and buffers).
-        exclude_shapes: shapes not counted either (e.g. parameter shapes, to leave out the autocast copies
-            of weights when only activations are wanted).
-    """
-
-    def __init__(
-        self, exclude: Iterable[torch.Tensor] = (), exclude_shapes: Iterable[tuple[int, ...]] = ()
-    ) -> None:
-        self._excluded = {t.untyped_storage().data_ptr() for t in exclude}
-        self._excluded_shapes = set(exclude_shapes)
-        self._storages: dict[tuple[str, int], int] = {}
-        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda tensor: tensor)
-
-    @property
-    def bytes(self) -> int:
-        """Total bytes of the distinct saved storages."""
-        return sum(self._storages.values())
-
-    def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
-        storage = tensor.untyped_storage()
-        key = _storage_key(tensor)
-        if storage.data_ptr() not in self._excluded and tuple(tensor.shape) not in self._excluded_shapes:
-            self._storages[key] = storage.nbytes()
-        return tensor
-
-    def __enter__(self) -> SavedTensorMeter:
-        self._hooks.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._hooks.__exit__(*exc)
-
-
-class PeakMemoryMeter(TorchDispatchMode):
-    """Track the live bytes of storages created by operators while active, and their peak.
-
-    Storages are keyed by device and address and released when PyTorch frees them; tensors that existed
-    before the meter started (parameters, inputs) are not counted.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.live = 0
-        self.peak = 0
-        self._sizes: dict[tuple[str, int], int] = {}
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        inputs = {_storage_key(t) for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)}
-        for tensor in tree_flatten(out)[0]:
-            # Views and in-place results share an input's storage: nothing new was allocated.
-            if (
-                isinstance(tensor, torch.Tensor)
-                and tensor.device.type != "meta"
-                and _storage_key(tensor) not in inputs
-            ):
-                self._track(tensor)
-        return out
-
-    def _track(self, tensor: torch.Tensor) -> None:
-        storage = tensor.untyped_storage()
-        key = _storage_key(tensor)
-        size = storage.nbytes()
-        if key in self._sizes or size == 0:
-            return
-        self._sizes[key] = size
-        self.live += size
-        self.peak = max(self.peak, self.live)
-        weakref.finalize(storage, self._release, key, size)
-
-    def _release(self, key: tuple[str, int], size: int) -> None:
-        if self._sizes.get(key) == size:
-            del self._sizes[key]
-            self.live -= size
-
-
-def _storage_key(tensor: torch.Tensor) -> tuple[str, int]:
-    return str(tensor.device), tensor.untyped_storage().data_ptr()
 
 
 @dataclass(frozen=True)
@@ -292,10 +196,13 @@ def _adapter_mode_roles(config: VideoMAEConfig) -> list[tuple[str, bool]]:
 
 
 def _drop_path_mask_bytes(config: VideoMAEConfig, frames: int, batch: int, dtype: DType) -> list[int]:
-    """The two per-chunk stochastic-depth masks of each block (blocks with a non-zero drop rate)."""
+    """The two per-chunk stochastic-depth masks of each block with a non-zero drop rate.
+
+    The rates rise linearly from 0 at block 0, so every later block has one when ``drop_path_rate > 0``.
+    """
     chunks = batch * math.ceil(frames / config.chunk_frames)
-    rates = torch.linspace(0, config.drop_path_rate, config.depth, device="cpu").tolist()
-    return [2 * chunks * _VALUE_BYTES[dtype] if rate > 0 else 0 for rate in rates]
+    masks = 2 * chunks * _VALUE_BYTES[dtype]
+    return [masks if index > 0 and config.drop_path_rate > 0 else 0 for index in range(config.depth)]
 
 
 def _working_per_block(config: VideoMAEConfig, frames: int, img: int, batch: int, dtype: DType) -> list[int]:
@@ -394,8 +301,7 @@ def plan_training_memory(
         length: temporal length fed to the detector (default ``frames // 2``).
     """
     trainer = trainer or TrainerProfile()
-    with torch.device("meta"):
-        vit_params, adapter_params = count_parameters(VideoMAE(config))
+    vit_params, adapter_params = config.parameter_counts()
     det_params = _detector_params(config, trainer)
     trainable = {"frozen": 0, "full": vit_params + adapter_params}.get(config.mode, adapter_params)
     bucket_params = {

@@ -30,11 +30,9 @@ function :func:`checkpoint_filter_fn` at the end of this file.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import torch
 from einops import rearrange
@@ -42,7 +40,15 @@ from timm.layers import DropPath, Mlp, trunc_normal_
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from tad_backbone.adapters import TemporalAdapter, adapter_hidden_dim
+from tad_backbone.adapters import TemporalAdapter
+from tad_backbone.config import (
+    ARCHITECTURES,
+    Mode,
+    Source,
+    VideoMAEConfig,
+    adapter_hidden_dim,
+    videomae_config,
+)
 from tad_backbone.layers import (
     QVBiasAttention,
     TubeletEmbed,
@@ -52,14 +58,13 @@ from tad_backbone.layers import (
     sinusoid_position_table,
     spatial_mean_pool,
 )
+from tad_eval.checkpoints import state_mismatches, strip_ddp_prefix, unwrap_state
 from tad_eval.errors import InputError
 
 __all__ = [
-    "ARCHITECTURES",
     "Block",
     "ConvertedWeights",
     "VideoMAE",
-    "VideoMAEConfig",
     "checkpoint_filter_fn",
     "count_parameters",
     "detect_source",
@@ -67,102 +72,11 @@ __all__ = [
     "load_state_dict_checked",
     "unwrap_checkpoint",
     "videomae_base",
-    "videomae_config",
     "videomae_huge",
     "videomae_large",
     "videomae_small",
     "videomaev2_giant",
 ]
-
-Mode = Literal["frozen", "full", "adapter", "side"]
-Arch = Literal["s", "b", "l", "h", "g"]
-Source = Literal["videomae", "mmaction", "videomaev2", "opentad"]
-
-
-@dataclass(frozen=True)
-class VideoMAEConfig:
-    """Architecture and usage of one backbone; presets per architecture are in :data:`ARCHITECTURES`."""
-
-    # --- architecture, fixed by the pretrained weights
-    embed_dim: int = 384  # token width C
-    depth: int = 12  # number of transformer blocks
-    num_heads: int = 6  # attention heads; head width is C / num_heads
-    mlp_ratio: float = 4.0  # MLP hidden width = int(C * mlp_ratio); 48/11 for VideoMAEv2-g
-    patch_size: int = 16  # spatial side of a tubelet (14 for VideoMAEv2-g)
-    tubelet_size: int = 2  # frames per tubelet, so a chunk gives chunk_frames / 2 temporal tokens
-    chunk_frames: int = 16  # frames attended jointly; a video is cut into T / chunk_frames chunks
-    pos_embed_size: int = 224  # image size the stored sinusoid table is built for
-    norm_eps: float = 1e-6  # LayerNorm epsilon
-    # --- how the backbone is used
-    mode: Mode = "frozen"  # frozen / full / adapter / side, see the module docstring
-    adapter_index: tuple[int, ...] | None = (
-        None  # blocks with a TIA (adapter) or feeding a ladder (side); None: all
-    )
-    adapter_ratio: float = 0.25  # adapter bottleneck width = int(C * ratio); 1/8 for the g side model
-    drop_path_rate: float = 0.1  # stochastic depth, linear from 0 to this over the blocks (AdaTAD: 0.1)
-    grad_checkpointing: bool = True  # recompute blocks (full/adapter) or ladder adapters (side) in backward
-
-    def __post_init__(self) -> None:
-        if self.mode not in get_args(Mode):
-            raise ValueError(f"mode must be one of {get_args(Mode)}, got {self.mode!r}")
-        if self.adapter_index is not None:
-            index = tuple(int(i) for i in self.adapter_index)
-            if not index or list(index) != sorted(set(index)) or index[0] < 0 or index[-1] >= self.depth:
-                raise ValueError(
-                    f"adapter_index must be increasing block numbers in [0, {self.depth}), got {index}"
-                )
-            object.__setattr__(self, "adapter_index", index)
-        if self.chunk_frames % self.tubelet_size:
-            raise ValueError(
-                f"chunk_frames {self.chunk_frames} is not a multiple of tubelet {self.tubelet_size}"
-            )
-
-    @property
-    def adapter_blocks(self) -> tuple[int, ...]:
-        """Blocks carrying an adapter (``adapter``) or feeding a ladder (``side``); empty otherwise."""
-        if self.mode not in ("adapter", "side"):
-            return ()
-        return self.adapter_index if self.adapter_index is not None else tuple(range(self.depth))
-
-    @property
-    def adapter_dim(self) -> int:
-        """Bottleneck width of each adapter."""
-        return adapter_hidden_dim(self.embed_dim, self.adapter_ratio)
-
-    @property
-    def mlp_dim(self) -> int:
-        """Hidden width of each block's MLP (6144 for g: ``int(1408 * 48 / 11)``)."""
-        return int(self.embed_dim * self.mlp_ratio)
-
-    @property
-    def pos_grid(self) -> int:
-        """Side of the square token grid of the stored position table (14 for p16, 16 for p14)."""
-        return self.pos_embed_size // self.patch_size
-
-
-#: The five released architectures (§2.6 of the reference): S, B, L, H with 16 px patches and
-#: VideoMAEv2-g with 14 px patches and MLP ratio 48/11; plus ``tiny`` for tests and demos.
-ARCHITECTURES: dict[str, VideoMAEConfig] = {
-    "s": VideoMAEConfig(embed_dim=384, depth=12, num_heads=6),
-    "b": VideoMAEConfig(embed_dim=768, depth=12, num_heads=12),
-    "l": VideoMAEConfig(embed_dim=1024, depth=24, num_heads=16),
-    "h": VideoMAEConfig(embed_dim=1280, depth=32, num_heads=16),
-    "g": VideoMAEConfig(embed_dim=1408, depth=40, num_heads=16, mlp_ratio=48 / 11, patch_size=14),
-    # Not a released model: a two-block ViT for tests, CPU demos and the synthetic-data pretraining.
-    "tiny": VideoMAEConfig(embed_dim=96, depth=2, num_heads=3, patch_size=8),
-}
-
-
-def videomae_config(arch: str, **overrides: object) -> VideoMAEConfig:
-    """The preset of ``arch`` (``s``, ``b``, ``l``, ``h`` or ``g``) with some fields replaced.
-
-    Args:
-        arch: architecture letter.
-        overrides: :class:`VideoMAEConfig` fields, e.g. ``mode="adapter", adapter_index=range(20, 40)``.
-    """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    return dataclasses.replace(ARCHITECTURES[arch], **overrides)  # type: ignore[arg-type]
 
 
 class Block(nn.Module):
@@ -284,9 +198,18 @@ class VideoMAE(nn.Module):
         self, features: list[torch.Tensor], num_videos: int, grid: tuple[int, int, int]
     ) -> torch.Tensor:
         """``features[-1] + sum_i ladder_i(features[i])``."""
-        out = features[-1]
-        for ladder, feature in zip(self.ladders, features, strict=True):
-            out = out + self._maybe_checkpoint(ladder, feature, num_videos, grid, always=True)
+        outputs = (
+            self._maybe_checkpoint(ladder, feature, num_videos, grid, always=True)
+            for ladder, feature in zip(self.ladders, features, strict=True)
+        )
+        return self.side_output(features[-1], outputs)
+
+    @staticmethod
+    def side_output(last_feature: torch.Tensor, ladder_outputs: Iterable[torch.Tensor]) -> torch.Tensor:
+        """Side mode's tokens: the last ladder input plus every ladder's output, added in ladder order."""
+        out = last_feature
+        for ladder_output in ladder_outputs:
+            out = out + ladder_output
         return out
 
     def _maybe_checkpoint(
@@ -398,8 +321,6 @@ class ConvertedWeights:
     unused: tuple[str, ...] = ()  # keys of the checkpoint's container that the conversion did not use
 
 
-#: Containers that hold the weights, in order of preference (OpenTAD's EMA weights are what it evaluates).
-_CONTAINERS = ("state_dict_ema", "state_dict", "model", "module")
 _OPENTAD_PREFIX = "backbone.model.backbone."
 #: Top-level weights the feature map never uses: classification heads and the final norms (the feature map
 #: is the last block's output; ``norm`` is an identity there and ``fc_norm`` only feeds a classifier).
@@ -412,15 +333,15 @@ _MMACTION_RENAMES = (
 
 
 def unwrap_checkpoint(checkpoint: Mapping[str, object]) -> tuple[dict[str, torch.Tensor], str | None]:
-    """The tensor dict inside a loaded checkpoint and the container key it came from (None: top level)."""
-    for key in _CONTAINERS:
-        inner = checkpoint.get(key)
-        if isinstance(inner, Mapping) and inner:
-            return {k: v for k, v in inner.items() if isinstance(v, torch.Tensor)}, key
-    tensors = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
+    """The tensor dict inside a loaded checkpoint and the container key it came from (None: top level).
+
+    The containers and their order are :data:`tad_eval.checkpoints.WEIGHT_CONTAINERS`.
+    """
+    weights, container = unwrap_state(checkpoint)
+    tensors = {k: v for k, v in weights.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise ValueError(f"no tensors found; top-level keys are {sorted(map(str, checkpoint))[:8]}")
-    return tensors, None
+    return tensors, container
 
 
 def detect_source(state_dict: Mapping[str, torch.Tensor], container: str | None = None) -> Source:
@@ -432,7 +353,7 @@ def detect_source(state_dict: Mapping[str, torch.Tensor], container: str | None 
     VideoMAE, ``module`` for VideoMAEv2).
     """
     keys = set(state_dict)
-    if any(k.removeprefix("module.").startswith(_OPENTAD_PREFIX) for k in keys):
+    if any(strip_ddp_prefix(k).startswith(_OPENTAD_PREFIX) for k in keys):
         return "opentad"
     if "backbone.patch_embed.projection.weight" in keys:
         return "mmaction"
@@ -508,7 +429,7 @@ def _convert_opentad(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Ten
     ``ladders.adapters.J.*`` become ``ladders.J.*``. Detector keys (projection, neck, head) are left to
     the detection head's converter.
     """
-    unwrapped = {k.removeprefix("module."): v for k, v in tensors.items()}
+    unwrapped = {strip_ddp_prefix(k): v for k, v in tensors.items()}
     return {
         _rename_mmaction(k).replace("ladders.adapters.", "ladders."): v
         for k, v in _backbone_weights(unwrapped, _OPENTAD_PREFIX).items()
@@ -578,23 +499,18 @@ def load_state_dict_checked(
     Raises:
         InputError: naming ``source``, the key and, for a shape mismatch, both shapes.
     """
-    expected = model.state_dict()
-    description = _describe(model)
-    for key, target in expected.items():
-        if key not in state_dict:
-            raise InputError(
-                source, key, f"missing from the weights (the {description} needs {list(target.shape)})"
-            )
-        if tuple(state_dict[key].shape) != tuple(target.shape):
-            raise InputError(
-                source,
-                key,
-                f"shape {list(state_dict[key].shape)} in the weights "
-                f"but {list(target.shape)} in the {description}",
-            )
-    for key in state_dict:
-        if key not in expected:
-            raise InputError(source, key, f"unexpected key for the {description}")
+    expected = {key: value.shape for key, value in model.state_dict().items()}
+    mismatches = state_mismatches(expected, {key: value.shape for key, value in state_dict.items()})
+    if mismatches:
+        first, description = mismatches[0], _describe(model)
+        if first.problem == "missing":
+            problem = f"missing from the weights (the {description} needs {list(first.expected)})"
+        elif first.problem == "shape":
+            weights, model_shape = list(first.found), list(first.expected)
+            problem = f"shape {weights} in the weights but {model_shape} in the {description}"
+        else:
+            problem = f"unexpected key for the {description}"
+        raise InputError(source, first.key, problem)
     model.load_state_dict(state_dict, strict=True)
 
 

@@ -1,7 +1,8 @@
 """Backbone weight files: reading foreign checkpoints safely, converting, and the safetensors format.
 
-A converted file is ``NAME.safetensors`` in this library's key layout plus a JSON sidecar
-``NAME.safetensors.json`` (also embedded in the safetensors header) describing it::
+A converted file is ``NAME.safetensors`` in this library's key layout. Its header's metadata holds the
+description, and that description is authoritative (weights and description are written in one atomic
+rename, so they always belong together)::
 
     {"format": "tad-backbone-weights", "format_version": 1, "arch": "s", "mode": "adapter",
      "adapter_index": [0, 1, ...] | null, "adapter_ratio": 0.25 | null, "source": "opentad",
@@ -10,6 +11,10 @@ A converted file is ``NAME.safetensors`` in this library's key layout plus a JSO
 
 ``mode`` says which parameters the file holds: ``frozen`` (the ViT only), ``full`` (a fully fine-tuned
 ViT), ``adapter`` (ViT + in-block adapters) or ``side`` (ViT + ladder adapters).
+
+A readable copy is written beside it as ``NAME.safetensors.json`` (the sidecar). Reading checks the
+sidecar against the header and refuses a file whose sidecar disagrees, naming both files and the field:
+a sidecar left from an earlier conversion must not decide, say, whether the adapters are used.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import dataclasses
 import json
 import os
 import pickle
-import zipfile
+import re
+import warnings
 from pathlib import Path
 from typing import Any, get_args
 
@@ -27,16 +33,14 @@ import safetensors
 import safetensors.torch
 import torch
 
+from tad_backbone.config import ARCHITECTURES, Mode, videomae_config
 from tad_backbone.videomae import (
-    ARCHITECTURES,
     ConvertedWeights,
-    Mode,
     VideoMAE,
     checkpoint_filter_fn,
     count_parameters,
     is_adapter_key,
     load_state_dict_checked,
-    videomae_config,
 )
 from tad_eval.errors import InputError
 from tad_eval.files import atomic_write
@@ -64,28 +68,75 @@ def sidecar_path(weights: str | os.PathLike[str]) -> Path:
     return weights.with_name(weights.name + ".json")
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a PyTorch checkpoint without executing code from it (``torch.load(weights_only=True)``).
+#: What :func:`read_checkpoint` accepts, for the message that refuses anything else.
+_ACCEPTED = (
+    "accepted are a PyTorch checkpoint of tensors and plain containers (dict, list, tuple, str, numbers) "
+    "or a safetensors file"
+)
 
-    ``argparse.Namespace`` is allowed because the VideoMAE / VideoMAEv2 training scripts store their
-    command-line arguments next to the weights; any other Python object makes the load fail.
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a checkpoint without executing code from it.
+
+    A safetensors file is read with safetensors; anything else with ``torch.load(weights_only=True)``,
+    which allows tensors and plain containers. ``argparse.Namespace`` is allowed too because the
+    VideoMAE / VideoMAEv2 training scripts store their command-line arguments next to the weights.
 
     Raises:
-        InputError: naming the file, when it is missing, not a checkpoint, or needs unsafe objects.
+        InputError: naming the file, when it is missing, unreadable, or holds other Python objects (which
+            are never loaded: unpickling them could run code).
     """
+    path = Path(path)
+    if _starts_like_safetensors(path):
+        try:
+            return safetensors.torch.load_file(path)
+        except (OSError, safetensors.SafetensorError) as error:
+            raise InputError(path, "file", f"not a readable safetensors file ({error})") from None
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
+        with torch.serialization.safe_globals([argparse.Namespace]), warnings.catch_warnings():
+            # A plain pickle makes torch warn about its protocol before refusing it: one message suffices.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InputError(path, "file", "not found") from None
     except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(path, "file", f"cannot be loaded with weights_only=True: {reason}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile) as error:
-        raise InputError(path, "file", f"not a readable PyTorch checkpoint ({error})") from None
+        raise InputError(path, "file", _unpickling_refusal(str(error))) from None
+    except Exception as error:  # torch raises many types on bytes that are not a checkpoint
+        reason = ": ".join(filter(None, (type(error).__name__, _first_line(str(error)))))
+        raise InputError(path, "file", f"not a readable checkpoint ({reason}); {_ACCEPTED}") from None
     if not isinstance(checkpoint, dict):
         raise InputError(path, "top level", f"expected a dict of weights, got {type(checkpoint).__name__}")
     return checkpoint
+
+
+def _starts_like_safetensors(path: Path) -> bool:
+    """A safetensors file starts with an 8-byte header length and the header's ``{``; a PyTorch
+    checkpoint is a zip (``PK``) or a pickle (``0x80``)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(9)[8:] == b"{"
+    except OSError:
+        return False  # torch.load reports it
+
+
+def _unpickling_refusal(torch_message: str) -> str:
+    """Why the safe loader stopped, without torch's advice to load the file with ``weights_only=False``."""
+    forbidden = re.search(r"GLOBAL (\S+) was not an allowed global", torch_message)
+    if forbidden:
+        return (
+            f"holds the Python object {forbidden.group(1)!r}, which is not loaded (unpickling it could run "
+            f"code); {_ACCEPTED}"
+        )
+    detail = re.search(r"WeightsUnpickler error:\s*(.+)", torch_message)
+    reason = _first_line(detail.group(1)) if detail else "not a PyTorch checkpoint"
+    return f"holds pickled data the safe loader does not accept ({reason}); {_ACCEPTED}"
+
+
+def _first_line(message: str) -> str:
+    """The first non-empty line of a library message, or nothing if it mentions ``weights_only``: the
+    only advice torch gives there is to disable the safety."""
+    line = next((text.strip() for text in message.splitlines() if text.strip()), "")
+    return "" if "weights_only" in line else line
 
 
 def convert_checkpoint(
@@ -96,7 +147,7 @@ def convert_checkpoint(
     adapter_index: tuple[int, ...] | None = None,
     img_size: int | None = None,
 ) -> dict[str, Any]:
-    """Convert an official checkpoint to ``out_path`` (safetensors) and its JSON sidecar.
+    """Convert an official checkpoint to ``out_path`` (safetensors, described in its header) and the sidecar.
 
     The weights are checked against architecture ``arch`` before anything is written.
 
@@ -110,13 +161,16 @@ def convert_checkpoint(
         img_size: input size the weights were trained at, recorded in the sidecar.
 
     Returns:
-        The sidecar dictionary.
+        The description written into the header (and the sidecar).
 
     Raises:
-        InputError: unreadable input, unrecognised layout, or weights of another architecture.
+        InputError: ``out_path`` is the input itself, unreadable input, unrecognised layout, or weights
+            of another architecture.
     """
+    _refuse_overwriting(source_path, out_path)
+    checkpoint = read_checkpoint(source_path)
     try:
-        converted = checkpoint_filter_fn(read_checkpoint(source_path), source)  # type: ignore[arg-type]
+        converted = checkpoint_filter_fn(checkpoint, source)  # type: ignore[arg-type]
     except ValueError as error:
         raise InputError(source_path, "keys", str(error)) from None
     index = adapter_index if adapter_index is not None else converted.adapter_index
@@ -141,6 +195,21 @@ def convert_checkpoint(
     }
     save_backbone_weights(out_path, converted.state_dict, meta)
     return meta
+
+
+def _refuse_overwriting(source_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> None:
+    """Refuse an output (or its sidecar) that is the input file, by any name: symlink, relative path."""
+    for target in (Path(out_path), sidecar_path(out_path)):
+        try:
+            same = os.path.samefile(source_path, target)
+        except OSError:  # one of them does not exist: nothing to overwrite
+            same = False
+        if same:
+            raise InputError(
+                out_path,
+                "file",
+                f"is the input checkpoint {source_path}; write the conversion to another file",
+            )
 
 
 def _check_against_arch(
@@ -175,12 +244,18 @@ def load_shapes_only(model: VideoMAE, state_dict: dict[str, torch.Tensor], sourc
 def save_backbone_weights(
     path: str | os.PathLike[str], state_dict: dict[str, torch.Tensor], meta: dict[str, Any]
 ) -> None:
-    """Write ``state_dict`` as safetensors (``meta`` in the header) and the JSON sidecar, atomically."""
+    """Write ``state_dict`` as safetensors with ``meta`` in the header, atomically, then the sidecar copy.
+
+    The old sidecar is removed first, so an interruption at any point leaves either the old or the new
+    weights file with no sidecar or its own one, never a new file beside an old description.
+    """
     tensors = {k: _own_storage(v) for k, v in state_dict.items()}
     payload = safetensors.torch.save(tensors, metadata={_HEADER_KEY: json.dumps(meta)})
+    sidecar = sidecar_path(path)
+    sidecar.unlink(missing_ok=True)
     with atomic_write(path, "wb") as handle:
         handle.write(payload)
-    with atomic_write(sidecar_path(path), "w") as handle:
+    with atomic_write(sidecar, "w") as handle:
         json.dump(meta, handle, indent=2)
         handle.write("\n")
 
@@ -194,10 +269,11 @@ def _own_storage(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def read_backbone_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read a converted weights file and its description (sidecar, else the safetensors header).
+    """Read a converted weights file and its description (from the safetensors header).
 
     Raises:
-        InputError: missing or corrupt file, or a description without a known ``arch``/``mode``.
+        InputError: missing or corrupt file, no description in the header, a description without a known
+            ``arch``/``mode``, or a sidecar that disagrees with the header (naming both files and the field).
     """
     try:
         with safetensors.safe_open(str(path), framework="pt") as handle:
@@ -207,19 +283,35 @@ def read_backbone_weights(path: str | os.PathLike[str]) -> tuple[dict[str, torch
         raise InputError(path, "file", "not found") from None
     except (OSError, safetensors.SafetensorError) as error:
         raise InputError(path, "file", f"not a readable safetensors file ({error})") from None
+    if _HEADER_KEY not in header:
+        raise InputError(path, "metadata", "no tad-backbone description in the header (convert the weights)")
+    try:
+        meta = json.loads(header[_HEADER_KEY])
+    except ValueError as error:
+        raise InputError(path, "metadata", f"the description in the header is not JSON ({error})") from None
+    _validate_meta(meta, path)
     sidecar = sidecar_path(path)
     if sidecar.exists():
-        try:
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise InputError(sidecar, "file", f"not readable JSON ({error})") from None
-        origin: object = sidecar
-    elif _HEADER_KEY in header:
-        meta, origin = json.loads(header[_HEADER_KEY]), path
-    else:
-        raise InputError(path, "metadata", f"no sidecar {sidecar.name} and no description in the header")
-    _validate_meta(meta, origin)
+        _check_sidecar(sidecar, meta, path)
     return state_dict, meta
+
+
+def _check_sidecar(sidecar: Path, meta: dict[str, Any], weights: object) -> None:
+    """The sidecar must repeat the header's description exactly."""
+    try:
+        copy = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(sidecar, "file", f"not readable JSON ({error})") from None
+    if not isinstance(copy, dict):
+        raise InputError(sidecar, "top level", f"expected the description object, got {type(copy).__name__}")
+    for field in [*meta, *(key for key in copy if key not in meta)]:
+        if copy.get(field) != meta.get(field):
+            raise InputError(
+                sidecar,
+                field,
+                f"{copy.get(field)!r} disagrees with {meta.get(field)!r} in the header of {weights}, which "
+                "holds the weights; delete the sidecar or convert again",
+            )
 
 
 def _validate_meta(meta: Any, origin: object) -> None:

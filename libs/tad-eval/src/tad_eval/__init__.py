@@ -4,6 +4,7 @@ Importing this package never imports torch or matplotlib (plots live in :mod:`ta
 """
 
 from tad_eval.datasets import DATASETS, canonical_dataset
+from tad_eval.checkpoints import StateMismatch, state_mismatches, strip_ddp_prefix, unwrap_state
 from tad_eval.detection import DetectionResult, average_precision, check_thresholds, evaluate_detection
 from tad_eval.diagnose import CHARACTERISTIC_SCALES, Diagnosis, diagnose_detection
 from tad_eval.errors import InputError
@@ -18,6 +19,7 @@ from tad_eval.ground_truth import (
     read_thumos_txt,
 )
 from tad_eval.matching import segment_iou
+from tad_eval.numerics import sinusoid_table
 from tad_eval.predictions import Predictions, load_predictions, write_predictions
 from tad_eval.presets import PRESETS, DatasetPreset, parse_tiou
 from tad_eval.recall import ProposalResult, TopKRecallResult, evaluate_proposals, topk_recall
@@ -37,6 +39,7 @@ __all__ = [
     "InputError",
     "Predictions",
     "ProposalResult",
+    "StateMismatch",
     "SubsetError",
     "TopKRecallResult",
     "__version__",
@@ -54,6 +57,10 @@ __all__ = [
     "parse_tiou",
     "read_thumos_txt",
     "segment_iou",
+    "sinusoid_table",
+    "state_mismatches",
+    "strip_ddp_prefix",
     "topk_recall",
+    "unwrap_state",
     "write_predictions",
 ]

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tad_eval.checkpoints import state_mismatches, strip_ddp_prefix, unwrap_state
 from tad_head.layers import (
     AffineDropPath,
     MaskedConv1d,
@@ -340,19 +341,11 @@ def detector_param_groups(model: nn.Module, lr: float, weight_decay: float) -> l
 _DETECTOR_PREFIXES = ("projection.", "neck.", "rpn_head.")
 
 
-def _unwrap_checkpoint(checkpoint: Mapping[str, object]) -> Mapping[str, object]:
-    """The weights of an OpenTAD checkpoint: ``state_dict_ema`` (what test.py loads), else ``state_dict``."""
-    for key in ("state_dict_ema", "state_dict"):
-        if isinstance(checkpoint.get(key), Mapping):
-            return checkpoint[key]  # type: ignore[return-value]
-    return checkpoint
-
-
 def _detector_entries(checkpoint: Mapping[str, object]) -> dict[str, Tensor]:
     """Detector tensors keyed without the DDP ``module.`` prefix; backbone keys are dropped."""
     entries = {}
-    for key, value in _unwrap_checkpoint(checkpoint).items():
-        name = key.removeprefix("module.")
+    for key, value in unwrap_state(checkpoint)[0].items():
+        name = strip_ddp_prefix(key)
         if name.startswith(_DETECTOR_PREFIXES):
             if not isinstance(value, Tensor):
                 raise ValueError(
@@ -397,21 +390,21 @@ def convert_opentad_state(checkpoint: Mapping[str, object], model: ActionFormer)
     entries.pop("rpn_head.loss_normalizer", None)
     entries.pop("projection.pos_embed", None)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(entries))
-    unexpected = sorted(set(entries) - set(expected))
+    mismatches = state_mismatches(
+        {k: v.shape for k, v in expected.items()}, {k: v.shape for k, v in entries.items()}
+    )
+    missing = sorted(m.key for m in mismatches if m.problem == "missing")
+    unexpected = sorted(m.key for m in mismatches if m.problem == "unexpected")
     if missing or unexpected:
         raise ValueError(
             "OpenTAD checkpoint does not match the detector architecture: "
             f"missing {missing[:8]}{' ...' if len(missing) > 8 else ''} ({len(missing)}), "
             f"unexpected {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''} ({len(unexpected)})"
         )
-    converted = {}
-    for name, target in expected.items():
-        value = entries[name]
-        if value.shape != target.shape:
-            raise ValueError(
-                f"OpenTAD checkpoint key 'module.{name}' has shape {list(value.shape)}, "
-                f"the detector expects {list(target.shape)}"
-            )
-        converted[name] = value.to(dtype=target.dtype)
-    return converted
+    if mismatches:  # only shape mismatches are left, in the model's order
+        first = mismatches[0]
+        raise ValueError(
+            f"OpenTAD checkpoint key 'module.{first.key}' has shape {list(first.found)}, "
+            f"the detector expects {list(first.expected)}"
+        )
+    return {name: entries[name].to(dtype=target.dtype) for name, target in expected.items()}

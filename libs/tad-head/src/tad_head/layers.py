@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from tad_eval.numerics import sinusoid_table
 
 __all__ = [
     "AffineDropPath",
@@ -52,16 +55,15 @@ def downsample_mask(mask: Tensor, length: int) -> Tensor:
 def sinusoid_position_encoding(length: int, dim: int) -> Tensor:
     """The fixed sinusoid table of "Attention is all you need" as ``[1, dim, length]`` float32.
 
+    The float64 table of :func:`tad_eval.numerics.sinusoid_table` (channel ``j`` uses frequency
+    ``10000^(-2*(j//2)/dim)``, sine on even ``j`` and cosine on odd ``j``), rounded once to float32; for the
+    detectors' lengths and widths it equals ActionFormer's own numpy table bit for bit.
+
     Args:
         length: number of positions.
-        dim: number of channels; channel ``j`` uses frequency ``10000^(-2*(j//2)/dim)``, sine on even ``j``
-            and cosine on odd ``j``.
+        dim: number of channels.
     """
-    position = torch.arange(length, dtype=torch.float64)[:, None]
-    exponent = 2 * (torch.arange(dim) // 2).to(torch.float64) / dim
-    angle = position / torch.pow(10000.0, exponent)[None]  # [length, dim]
-    table = torch.where(torch.arange(dim) % 2 == 0, torch.sin(angle), torch.cos(angle))
-    return table.float().T[None]
+    return torch.as_tensor(sinusoid_table(length, dim).astype(np.float32)).T[None]
 
 
 class MaskedConv1d(nn.Module):

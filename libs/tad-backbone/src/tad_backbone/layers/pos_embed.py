@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from tad_eval.numerics import sinusoid_table
 
 __all__ = ["resample_position_table", "sinusoid_position_table"]
 
@@ -11,19 +14,18 @@ __all__ = ["resample_position_table", "sinusoid_position_table"]
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:
     """The ``[1, num_positions, dim]`` float32 sinusoid table of "Attention is all you need".
 
-    Channel ``j`` of position ``p`` is ``sin(p / 10000^(2*(j//2)/dim))`` for even ``j`` and ``cos(...)`` for
-    odd ``j``. It is computed in float64 and rounded once, as mmaction2 and VideoMAE do, so the values equal
-    the ``pos_embed`` stored in their checkpoints.
+    The float64 table of :func:`tad_eval.numerics.sinusoid_table` (mmaction2's formula: channel ``j`` of
+    position ``p`` is ``sin(p * 10000^(-2*(j//2)/dim))`` for even ``j``, ``cos`` for odd ``j``) rounded
+    once to float32, as mmaction2 and VideoMAE do. mmaction2 computes it with torch, whose vectorised
+    ``sin``/``pow`` differ from numpy's in the last float64 bit now and then; where such a value lies on a
+    float32 rounding midpoint the two tables differ by one float32 step (1 value of the S and B tables,
+    2 of g's, none of L's and H's). Checkpoints that store the table (mmaction2, OpenTAD) keep their own.
 
     Args:
         num_positions: number of token positions (``8 * grid * grid`` for one VideoMAE chunk).
         dim: embedding width.
     """
-    channel = torch.arange(dim, dtype=torch.float64)
-    inverse_frequency = torch.pow(10000.0, -(channel - channel % 2) / dim)
-    angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * inverse_frequency[None, :]
-    table = torch.where(channel % 2 == 0, torch.sin(angles), torch.cos(angles))
-    return table.to(torch.float32)[None]
+    return torch.as_tensor(sinusoid_table(num_positions, dim).astype(np.float32))[None]
 
 
 def resample_position_table(table: torch.Tensor, source_grid: int, size: tuple[int, int]) -> torch.Tensor:

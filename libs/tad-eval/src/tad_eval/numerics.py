@@ -1,0 +1,38 @@
+"""Numerical tables shared by the model libraries, computed once in numpy so each library owns no copy.
+
+tad-backbone (the ViT's position table) and tad-head (ActionFormer's absolute position encoding) both
+need the sinusoid table of "Attention is all you need"; tad-eval is the one library both depend on, and
+it stays free of torch, so the table is a float64 numpy array here and each library rounds it to its
+own float32 tensor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["sinusoid_table"]
+
+
+def sinusoid_table(positions: int, dim: int) -> np.ndarray:
+    """The ``[positions, dim]`` float64 sinusoid table.
+
+    Channel ``j`` of position ``p`` is ``sin(p * 10000^(-2*(j//2)/dim))`` for even ``j`` and ``cos`` of the
+    same angle for odd ``j``. The angle is the position times the inverse frequency, as mmaction2's
+    ``get_sinusoid_encoding`` (OpenTAD's ViT) computes it. Rounded to float32 it equals ActionFormer's
+    table (position divided by the frequency) for the lengths and widths the detectors use; the
+    difference between the two forms is in the last float64 bit, which changes a float32 value only
+    where it falls on a rounding midpoint.
+
+    Args:
+        positions: number of positions (rows).
+        dim: number of channels (columns).
+
+    Raises:
+        ValueError: ``positions`` negative or ``dim`` not positive.
+    """
+    if positions < 0 or dim < 1:
+        raise ValueError(f"sinusoid_table: need positions >= 0 and dim >= 1, got {positions} and {dim}")
+    channel = np.arange(dim)
+    inverse_frequency = np.power(10000.0, -(2 * (channel // 2)) / dim)
+    angles = np.arange(positions, dtype=np.float64)[:, None] * inverse_frequency[None, :]
+    return np.where(channel % 2 == 0, np.sin(angles), np.cos(angles))
