@@ -554,3 +554,27 @@ def test_undecodable_video_is_warned_about_and_listed_missing(tmp_path: Path) ->
         conversion = convert_dataset("thumos14", [source], videos_dir=tmp_path / "videos")
     assert conversion.missing_videos == ("video_test_0000001",)
     assert only(conversion).videos["video_test_0000001"].duration is None
+
+
+def test_one_task_of_epic_is_written_as_the_output(epic_folder: Path, tmp_path: Path, capsys) -> None:
+    """`--task noun` writes only the nouns, under the requested name (the workflow's EPIC data entries)."""
+    from tad_data.cli import main
+
+    out = tmp_path / "noun" / "annotations.json"
+    assert (
+        main(["convert", "--dataset", "epic", "--src", str(epic_folder), "--task", "noun", "--out", str(out)])
+        == 0
+    )
+    both = convert_dataset("epic-kitchens-100", [epic_folder])
+    assert load_annotations(out).classes == both.outputs["noun"].classes != both.outputs["verb"].classes
+    assert sorted(path.name for path in out.parent.iterdir()) == [
+        "annotations.classes.txt",
+        "annotations.json",
+    ]
+    assert (
+        main(
+            ["convert", "--dataset", "epic", "--src", str(epic_folder), "--task", "object", "--out", str(out)]
+        )
+        == 2
+    )
+    assert "--task: epic-kitchens-100 has no task 'object' (tasks: verb, noun)" in capsys.readouterr().err

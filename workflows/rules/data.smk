@@ -14,11 +14,12 @@ rule prepare_annotations:
     params:
         dataset=lambda wc: DATA[wc.data]["dataset"],
         videos=lambda wc: videos_of(wc.data, f"data {wc.data}"),
+        task=lambda wc: f"--task {DATA[wc.data]['task']}" if DATA[wc.data].get("task") else "",
     resources:
         mem_mb=8000,
         runtime=120,
     shell:
-        "tad-data convert --dataset {params.dataset} --src {input:q} --videos {params.videos:q} --out {output.annotations:q} > {log:q} 2>&1"
+        "tad-data convert --dataset {params.dataset} --src {input:q} --videos {params.videos:q} {params.task} --out {output.annotations:q} > {log:q} 2>&1"
 
 
 rule check_videos:

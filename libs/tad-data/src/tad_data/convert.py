@@ -1,10 +1,11 @@
 """``tad-data convert``: official annotation files -> internal annotation file + class list.
 
-    tad-data convert --dataset NAME --src PATH... [--videos DIR] [--blocked FILE] --out anno.json
+    tad-data convert --dataset NAME --src PATH... [--videos DIR] [--blocked FILE] [--task T] --out anno.json
 
 writes ``anno.json`` and its class list ``anno.classes.txt`` (EPIC-KITCHENS-100 writes
-``anno_verb.json`` / ``anno_noun.json``, each with its class list); with ``--videos`` also
-``anno.missing.txt``, the ids of annotated videos with no readable file.
+``anno_verb.json`` / ``anno_noun.json``, each with its class list, or with ``--task`` that one task as
+``anno.json``); with ``--videos`` also ``anno.missing.txt``, the ids of annotated videos with no readable
+file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from __future__ import annotations
 import argparse
 
 from tad_data.annotations import class_list_path
-from tad_data.converters import DATASETS, convert_dataset, missing_list_path, output_path, write_conversion
+from tad_data.converters import (
+    DATASETS,
+    convert_dataset,
+    missing_list_path,
+    only_task,
+    output_path,
+    write_conversion,
+)
 from tad_eval import load_blocked
 from tad_eval.datasets import dataset_argument
 
@@ -62,6 +70,11 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--blocked", metavar="FILE", help="video ids to leave out (JSON list or one id per line)"
     )
+    parser.add_argument(
+        "--task",
+        metavar="TASK",
+        help="datasets with several tasks (EPIC-KITCHENS-100: verb, noun): write only this one, as --out",
+    )
     parser.add_argument("--out", required=True, metavar="FILE", help="output annotation file (JSON)")
     parser.set_defaults(run=run_convert)
 
@@ -70,6 +83,8 @@ def run_convert(args: argparse.Namespace) -> int:
     """Convert, write, and print one summary line per file written."""
     blocked = load_blocked(args.blocked)
     conversion = convert_dataset(args.dataset, args.src, videos_dir=args.videos, blocked=blocked)
+    if args.task is not None:
+        conversion = only_task(conversion, args.task, args.dataset)
     write_conversion(conversion, args.out)
     for key, written in conversion.outputs.items():
         annotation_path = output_path(args.out, key)

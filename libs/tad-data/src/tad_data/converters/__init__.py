@@ -47,6 +47,7 @@ __all__ = [
     "convert_thumos14",
     "dataset_converter",
     "missing_list_path",
+    "only_task",
     "output_path",
     "write_conversion",
 ]
@@ -129,6 +130,19 @@ def convert_dataset(
             missing.update(absent)
         finished[key] = repair_instances(result)
     return Conversion(finished, None if missing is None else tuple(sorted(missing)))
+
+
+def only_task(conversion: Conversion, task: str, dataset: str) -> Conversion:
+    """One task of a dataset with several (EPIC-KITCHENS-100: verb, noun), as the only output.
+
+    Raises:
+        TadDataError: the dataset has no tasks, or not this one.
+    """
+    tasks = [key for key in conversion.outputs if key]
+    if task not in tasks:
+        choices = ", ".join(tasks) if tasks else "none: it has a single output"
+        raise TadDataError(f"--task: {dataset} has no task {task!r} (tasks: {choices})")
+    return replace(conversion, outputs={"": conversion.outputs[task]})
 
 
 def output_path(out: str | Path, key: str) -> Path:
