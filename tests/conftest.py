@@ -44,9 +44,6 @@ def _single_torch_thread() -> Iterator[None]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `gpu` tests on machines without CUDA and `slurm` tests where no cluster answers."""
-    import shutil
-    import subprocess
-
     has_cuda = False
     if any("gpu" in item.keywords for item in items):
         try:
@@ -55,11 +52,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             has_cuda = torch.cuda.is_available()
         except ImportError:
             has_cuda = False
-    has_slurm = False
-    if any("slurm" in item.keywords for item in items) and shutil.which("sinfo"):
-        has_slurm = subprocess.run(["sinfo"], capture_output=True, timeout=20).returncode == 0
+    no_slurm = None  # why the `slurm` tests cannot run, if they cannot
+    if any("slurm" in item.keywords for item in items):
+        no_slurm = _why_no_slurm_cluster()
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(pytest.mark.skip(reason="no CUDA device"))
-        if "slurm" in item.keywords and not has_slurm:
-            item.add_marker(pytest.mark.skip(reason="no Slurm cluster answers sinfo"))
+        if "slurm" in item.keywords and no_slurm:
+            item.add_marker(pytest.mark.skip(reason=no_slurm))
+
+
+def _why_no_slurm_cluster() -> str | None:
+    """None when a Slurm cluster answers `sinfo` with a node ready for jobs, else the reason it does not."""
+    import shutil
+    import subprocess
+
+    hint = "(.ci/run starts one: scripts/slurm-local start, as root)"
+    if shutil.which("sinfo") is None:
+        return f"no Slurm cluster: sinfo is not installed {hint}"
+    try:
+        answer = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return f"no Slurm cluster: sinfo did not answer within 20 s {hint}"
+    if answer.returncode != 0:
+        error = answer.stderr.strip().splitlines()[-1:] or ["no message"]
+        return f"no Slurm cluster answers sinfo ({error[0]}) {hint}"
+    states = set(answer.stdout.split())
+    if not states & {"idle", "mixed", "allocated", "completing"}:
+        return f"the Slurm cluster has no node ready for jobs (node states: {', '.join(sorted(states))})"
+    return None
