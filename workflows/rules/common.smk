@@ -19,6 +19,8 @@ WEIGHTS = config["weights"]
 CLASSIFIERS = config["classifiers"]
 RELEASED = config["released"]
 EXPERIMENT_DIR = Path(workflow.basedir) / "workflows" / "experiments"
+#: The training launcher: tad-train train under torchrun / srun, requeued when preempted on Slurm.
+TRAINING_JOB = str(Path(workflow.basedir) / "scripts" / "tad-train-job")
 #: A target is an experiment (trained here) or an experiment evaluated from its released model.
 TARGETS = [*EXPERIMENTS, *(f"{name}_released" for name in EXPERIMENTS)]
 TRAININGS = sorted({entry["train"] for entry in EXPERIMENTS.values()})

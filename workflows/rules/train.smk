@@ -13,16 +13,18 @@ rule train:
     log:
         "logs/train/{training}.log",
     params:
-        launch=lambda wc: launcher(wc.training),
+        job=TRAINING_JOB,
+        processes=lambda wc: processes(wc.training),
         sets=train_settings,
     threads: lambda wc: 2 * processes(wc.training)
     resources:
         gpu=lambda wc: gpus(wc.training),
         mem_mb=lambda wc: 32000 * processes(wc.training) if gpus(wc.training) else 8000,
         runtime=lambda wc: 72 * 60 if gpus(wc.training) else 60,
-    # --resume auto: a rerun after preemption or a crash continues from the newest complete checkpoint.
+    # scripts/tad-train-job runs `tad-train train --resume auto` (torchrun with one process per GPU, srun
+    # across Slurm tasks) and requeues a preempted Slurm job; a rerun continues from the newest checkpoint.
     shell:
-        "{params.launch} train {input.config:q} {params.sets} --out results/train/{wildcards.training} --resume auto > {log:q} 2>&1"
+        "{params.job:q} --nproc-per-task {params.processes} {input.config:q} {params.sets} --out results/train/{wildcards.training} > {log:q} 2>&1"
 
 
 rule import_released:
