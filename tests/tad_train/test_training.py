@@ -291,3 +291,27 @@ def test_two_process_inference_writes_the_same_file(
     )
     assert two.returncode == 0, two.stderr[-3000:]
     assert (tmp_path / "one.json").read_bytes() == (tmp_path / "two.json").read_bytes()
+
+
+@pytest.mark.slow
+def test_in_training_evaluation_scores_the_ema_weights(
+    tiny_config, train, tmp_path, restore_determinism
+) -> None:
+    config = tiny_config("schedule.max_epochs=2", "trainer.val_start_epoch=2", "trainer.val_interval=1")
+    trainer = train(config, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == ["epoch_2.json"]  # from epoch 2 only
+    evaluations = [r for r in _metrics(tmp_path) if "eval" in r]
+    assert [r["epoch"] for r in evaluations] == [2]
+    assert set(evaluations[0]["eval"]["mAP"]) == {"0.3", "0.4", "0.5", "0.6", "0.7"}
+    from tad_train import evaluate_results
+
+    predictions = json.loads((tmp_path / "eval" / "epoch_2.json").read_text())["results"]
+    rescored = evaluate_results(config, predictions).average_mAP
+    assert evaluations[0]["eval"]["average_mAP"] == pytest.approx(rescored)
+    # The evaluation ran after the last epoch: its predictions are the EMA model's, not the raw model's.
+    from tad_train import run_inference, setup_runtime
+
+    runtime = setup_runtime("cpu")
+    with_ema = run_inference(config, trainer.ema, runtime, progress=False)
+    assert json.loads(json.dumps(with_ema)) == predictions
+    assert run_inference(config, trainer.model, runtime, progress=False) != with_ema
