@@ -36,8 +36,12 @@ def _clips(root: Path, subset: str = "training", config: PretrainConfig | None =
 def pretrained(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``tad-train pretrain`` for one epoch on the synthetic videos."""
     out = tmp_path_factory.mktemp("pretrain") / "vit_tiny_synth.pth"
-    torch.set_num_threads(1)
-    status = main(["pretrain", "--data", str(synthetic_root), "--epochs", "1", "--out", str(out)])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # module fixtures run before the suite's one-thread fixture
+    try:
+        status = main(["pretrain", "--data", str(synthetic_root), "--epochs", "1", "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
     assert status == 0
     return out
 
