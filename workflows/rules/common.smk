@@ -157,6 +157,15 @@ def processes(training):
     return max(gpus(training), 1)
 
 
+def cpu_threads(training):
+    """Threads of a training or inference job: data workers beside each GPU process, one on the CPU.
+
+    Snakemake sets OMP_NUM_THREADS to this; on a small shared CPU, threads waiting on each other made the
+    demo several times slower than one thread.
+    """
+    return 2 * gpus(training) if gpus(training) else 1
+
+
 def launcher(training):
     """The command that starts tad-train: torchrun with one process per GPU (or a single process)."""
     count = processes(training)

@@ -16,7 +16,7 @@ rule train:
         job=TRAINING_JOB,
         processes=lambda wc: processes(wc.training),
         sets=train_settings,
-    threads: lambda wc: 2 * processes(wc.training)
+    threads: lambda wc: cpu_threads(wc.training)
     resources:
         gpu=lambda wc: gpus(wc.training),
         mem_mb=lambda wc: 32000 * processes(wc.training) if gpus(wc.training) else 8000,
@@ -59,7 +59,7 @@ rule infer:
         sets=infer_settings,
         flags=infer_flags,
         checkpoint=lambda wc: "checkpoints/last.pt" if wc.kind == "train" else "checkpoint.pt",
-    threads: lambda wc: 2 * processes(wc.training)
+    threads: lambda wc: cpu_threads(wc.training)
     resources:
         gpu=lambda wc: gpus(wc.training),
         mem_mb=lambda wc: 16000 * processes(wc.training) if gpus(wc.training) else 8000,

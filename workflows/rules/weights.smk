@@ -14,7 +14,6 @@ rule pretrain:
         options=lambda wc: " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in WEIGHTS[wc.weights]["pretrain"].items() if k != "data"
         ),
-    threads: 2
     resources:
         mem_mb=4000,
         runtime=60,

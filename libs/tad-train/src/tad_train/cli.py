@@ -42,6 +42,12 @@ _EXAMPLES = {
     "plan": """examples:
   tad-train plan workflows/experiments/thumos_g1536.yaml --gpus 2
   tad-train plan libs/tad-train/examples/tiny.yaml --set data.root=data/synth --json""",
+    "pretrain": """examples:
+  tad-data synth --out data/demo --videos 60 --classes 4 --seed 1
+  tad-train pretrain --data data/demo --subset training --arch tiny --frames 16 --img 32 --epochs 20 \\
+      --out resources/demo/vit_tiny_synth.pth --val-subset validation
+  tad-backbone convert --from videomae --arch tiny --img-size 32 resources/demo/vit_tiny_synth.pth \\
+      resources/demo/vit_tiny.safetensors""",
     "extract": """examples:
   tad-train extract video.mp4 --weights vit_s.safetensors --img 160 --out video_feats.npy
   tad-train extract video.mp4 --weights adatad_s.safetensors --mode adapter --device cuda --amp fp16 \\
@@ -135,6 +141,47 @@ def _parser() -> argparse.ArgumentParser:
     plan = command("plan", "the memory planner's peak per GPU for an experiment (tad-backbone plan)")
     plan.add_argument("--gpus", type=_positive, default=1, help="processes the global batch is split over")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    from tad_train.pretrain import PretrainConfig
+
+    defaults = PretrainConfig()
+    pretrain = command(
+        "pretrain",
+        "pretrain a ViT to classify the action and background clips of an annotated dataset, saved in the "
+        "official VideoMAE layout",
+        config=None,
+    )
+    pretrain.add_argument(
+        "--data", type=Path, required=True, help="dataset folder with annotations.json and videos/ (tad-data)"
+    )
+    pretrain.add_argument("--subset", default="training", help="subset cut into clips (default: training)")
+    pretrain.add_argument(
+        "--arch", default=defaults.arch, help=f"tad-backbone architecture ({defaults.arch})"
+    )
+    pretrain.add_argument(
+        "--frames", type=_positive, default=defaults.frames, help=f"frames per clip ({defaults.frames})"
+    )
+    pretrain.add_argument(
+        "--frame-stride",
+        type=_positive,
+        default=defaults.frame_stride,
+        help=f"raw frames between clip frames ({defaults.frame_stride})",
+    )
+    pretrain.add_argument(
+        "--img", type=_positive, default=defaults.img, help=f"crop side ({defaults.img} px)"
+    )
+    pretrain.add_argument(
+        "--epochs", type=_positive, default=defaults.epochs, help=f"passes over the clips ({defaults.epochs})"
+    )
+    pretrain.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=defaults.batch_size,
+        help=f"clips per step ({defaults.batch_size})",
+    )
+    pretrain.add_argument("--lr", type=float, default=defaults.lr, help=f"AdamW peak rate ({defaults.lr:g})")
+    pretrain.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed ({defaults.seed})")
+    pretrain.add_argument("--val-subset", help="also print the clip accuracy on this held-out subset")
+    pretrain.add_argument("--out", type=Path, required=True, help="output .pth (official VideoMAE layout)")
 
     extract = command("extract", "pooled backbone features of a video file, [C, N] float32 .npy", config=None)
     extract.add_argument("video", metavar="VIDEO", type=Path, help="video file (any format decord reads)")
@@ -340,6 +387,55 @@ def _plan(args: argparse.Namespace) -> int:
         f"frames at {config.augment.crop_size} px, {per_gpu} video(s) per GPU, {dtype}: peak "
         f"{plan.peak_bytes / gib:.1f} GiB per GPU ({plan.peak_phase}); budget "
         f"{(plan.peak_bytes + plan.reserve_bytes) / gib:.1f} GiB"
+def _pretrain(args: argparse.Namespace) -> int:
+    from tad_eval import InputError
+    from tad_train.pretrain import (
+        EpochStats,
+        PretrainConfig,
+        clip_accuracy,
+        load_clips,
+        pretrain,
+        save_pretrained,
+    )
+
+    config = PretrainConfig(
+        arch=args.arch,
+        frames=args.frames,
+        frame_stride=args.frame_stride,
+        img=args.img,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+    )
+    config.check("command line")
+    if not args.data.is_dir():
+        raise InputError(args.data, "--data", "not a folder (expected annotations.json and videos/)")
+    annotations, videos = args.data / "annotations.json", args.data / "videos"
+    clips = load_clips(annotations, videos, args.subset, config)
+    counts = ", ".join(f"{name} {count}" for name, count in clips.counts().items())
+    print(
+        f"tad-train pretrain: {len(clips.spans)} clips from {len(clips.videos)} videos ({counts})",
+        file=sys.stderr,
+    )
+
+    def report(stats: EpochStats) -> None:
+        print(
+            f"epoch {stats.epoch}/{config.epochs}: loss {stats.loss:.4f}, clip accuracy {stats.accuracy:.3f} "
+            f"({stats.seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    model, _ = pretrain(clips, config, report)
+    save_pretrained(args.out, model, clips.classes, config.epochs)
+    if args.val_subset:
+        held_out = load_clips(annotations, videos, args.val_subset, config)
+        accuracy = clip_accuracy(model, held_out, config)
+        print(f"held-out clip accuracy on {args.val_subset!r}: {accuracy:.3f} ({len(held_out.spans)} clips)")
+    print(
+        f"{args.out}: {config.arch} ViT pretrained on {len(clips.classes)} classes, {config.epochs} epochs "
+        f"(official VideoMAE layout; convert with tad-backbone convert --from videomae --arch {config.arch})"
     )
     return 0
 
@@ -376,5 +472,6 @@ _COMMANDS = {
     "config": _config,
     "report": _report,
     "plan": _plan,
+    "pretrain": _pretrain,
     "extract": _extract,
 }
