@@ -387,6 +387,10 @@ def _plan(args: argparse.Namespace) -> int:
         f"frames at {config.augment.crop_size} px, {per_gpu} video(s) per GPU, {dtype}: peak "
         f"{plan.peak_bytes / gib:.1f} GiB per GPU ({plan.peak_phase}); budget "
         f"{(plan.peak_bytes + plan.reserve_bytes) / gib:.1f} GiB"
+    )
+    return 0
+
+
 def _pretrain(args: argparse.Namespace) -> int:
     from tad_eval import InputError
     from tad_train.pretrain import (
