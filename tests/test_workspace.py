@@ -120,7 +120,7 @@ def test_every_public_name_resolves(library: str) -> None:
     assert missing == [], f"{library}: __all__ names {missing}, which do not resolve"
 
 
-@pytest.mark.parametrize("library", ["tad-data", "tad-head"])
+@pytest.mark.parametrize("library", ["tad-data", "tad-head", "tad-train"])
 def test_lazy_exports_are_the_type_checking_imports_and_all(library: str) -> None:
     """A lazy package states each name three times: the table its __getattr__ reads (_MODULE_OF), the
     imports under `if TYPE_CHECKING:` that type checkers and IDEs read, and __all__. They must agree."""

@@ -11,6 +11,8 @@ rule prepare_annotations:
         missing="resources/data/{data}/annotations.missing.txt",
     log:
         "logs/prepare_annotations/{data}.log",
+    benchmark:
+        "logs/prepare_annotations/{data}.benchmark.tsv",
     params:
         dataset=lambda wc: DATA[wc.data]["dataset"],
         videos=lambda wc: videos_of(wc.data, f"data {wc.data}"),
@@ -29,6 +31,8 @@ rule check_videos:
         "resources/data/{data}/probe.txt",
     log:
         "logs/check_videos/{data}.log",
+    benchmark:
+        "logs/check_videos/{data}.benchmark.tsv",
     params:
         videos=lambda wc: videos_of(wc.data, f"data {wc.data}"),
         prefix=lambda wc: DATA[wc.data].get("video_prefix", ""),
@@ -46,6 +50,8 @@ rule synthesize:
         "resources/synthetic/{data}/annotations.classes.txt",
     log:
         "logs/synthesize/{data}.log",
+    benchmark:
+        "logs/synthesize/{data}.benchmark.tsv",
     params:
         options=lambda wc: " ".join(f"--{k} {v}" for k, v in DATA[wc.data]["synthetic"].items()),
     resources:

@@ -10,6 +10,8 @@ rule fuse:
         "results/fused/{target}.json",
     log:
         "logs/fuse/{target}.log",
+    benchmark:
+        "logs/fuse/{target}.benchmark.tsv",
     params:
         flags=fusion_flags,
     resources:
@@ -33,6 +35,8 @@ rule evaluate_experiment:
         ),
     log:
         "logs/evaluate/{target}.log",
+    benchmark:
+        "logs/evaluate/{target}.benchmark.tsv",
     params:
         dataset=dataset_of_wildcards,
         flags=evaluation_flags_of,
@@ -53,6 +57,8 @@ rule report_experiment:
         table=report("results/{target}.tsv", category="{target}", labels={"experiment": "{target}", "figure": "table"}),
     log:
         "logs/report/{target}.log",
+    benchmark:
+        "logs/report/{target}.benchmark.tsv",
     params:
         run=lambda wc: run_folder(wc.target),
         official=official_flag,
@@ -71,6 +77,8 @@ rule evaluate:
         "results/eval/{name}.json",
     log:
         "logs/eval/{name}.log",
+    benchmark:
+        "logs/eval/{name}.benchmark.tsv",
     params:
         dataset=lambda wc: evaluation(wc)["dataset"],
         flags=evaluation_flags,

@@ -12,6 +12,8 @@ rule train:
         "results/train/{training}/summary.json",
     log:
         "logs/train/{training}.log",
+    benchmark:
+        "logs/train/{training}.benchmark.tsv",
     params:
         job=TRAINING_JOB,
         processes=lambda wc: processes(wc.training),
@@ -36,6 +38,8 @@ rule import_released:
         "results/released/{training}/summary.json",
     log:
         "logs/import_released/{training}.log",
+    benchmark:
+        "logs/import_released/{training}.benchmark.tsv",
     params:
         sets=infer_settings,
     resources:
@@ -54,6 +58,8 @@ rule infer:
         "results/{kind}/{training}/predictions.json",
     log:
         "logs/infer/{kind}_{training}.log",
+    benchmark:
+        "logs/infer/{kind}_{training}.benchmark.tsv",
     params:
         launch=lambda wc: launcher(wc.training),
         sets=infer_settings,

@@ -9,6 +9,8 @@ rule pretrain:
         "resources/weights/{weights}.pth",
     log:
         "logs/pretrain/{weights}.log",
+    benchmark:
+        "logs/pretrain/{weights}.benchmark.tsv",
     params:
         data=lambda wc: data_folder(WEIGHTS[wc.weights]["pretrain"]["data"]),
         options=lambda wc: " ".join(
@@ -28,6 +30,8 @@ rule convert_weights:
         "resources/weights/{weights}.safetensors",
     log:
         "logs/convert_weights/{weights}.log",
+    benchmark:
+        "logs/convert_weights/{weights}.benchmark.tsv",
     params:
         format=weights_format,
         arch=weights_arch,

@@ -81,10 +81,17 @@ def experiment_report(
 
 
 def report_table(document: Mapping[str, Any]) -> str:
-    """The mAP table of a report as TSV: one row per threshold (this result, official, difference), then
-    the average."""
-    official = document.get("official") or {}
-    reference = {f"{t:g}": v for t, v in zip(official.get("tiou", []), official.get("mAP", []), strict=True)}
+    """The mAP table of a report as TSV: one row per threshold, then the average; with an official row,
+    also its values and the differences."""
+    official = document.get("official")
+    if not official:
+        lines = ["tIoU\tmAP (%)"]
+        lines += [
+            f"{t:g}\t{v:.2f}" for t, v in zip(document["tiou_thresholds"], document["mAP"], strict=True)
+        ]
+        lines.append(f"average\t{document['average_mAP']:.2f}")
+        return "\n".join(lines) + "\n"
+    reference = {f"{t:g}": v for t, v in zip(official["tiou"], official["mAP"], strict=True)}
     lines = ["tIoU\tmAP (%)\tofficial (%)\tdifference"]
     for threshold, value in zip(document["tiou_thresholds"], document["mAP"], strict=True):
         lines.append(_row(f"{threshold:g}", value, reference.get(f"{threshold:g}")))
