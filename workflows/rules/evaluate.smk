@@ -54,7 +54,10 @@ rule report_experiment:
         pred=predictions,
     output:
         result="results/{target}.json",
-        table=report("results/{target}.tsv", category="{target}", labels={"experiment": "{target}", "figure": "table"}),
+        table="results/{target}.tsv",
+        html=report(
+            "results/{target}.html", category="{target}", labels={"experiment": "{target}", "figure": "table"}
+        ),
     log:
         "logs/report/{target}.log",
     benchmark:
@@ -66,7 +69,7 @@ rule report_experiment:
         mem_mb=2000,
         runtime=10,
     shell:
-        "tad-train report --name {wildcards.target} --eval {input.metrics:q} --run {params.run} {params.official} --predictions {input.pred:q} --commit $(git rev-parse HEAD 2>/dev/null || echo unknown) --table {output.table:q} --out {output.result:q} > {log:q} 2>&1"
+        "tad-train report --name {wildcards.target} --eval {input.metrics:q} --run {params.run} {params.official} --predictions {input.pred:q} --commit $(git rev-parse HEAD 2>/dev/null || echo unknown) --table {output.table:q} --html {output.html:q} --out {output.result:q} > {log:q} 2>&1"
 
 
 rule evaluate:

@@ -136,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--table", type=Path, help="also write the mAP table (tIoU, this result, official) as TSV"
     )
+    report.add_argument("--html", type=Path, help="also write the mAP table as an HTML page")
     report.add_argument("--out", type=Path, required=True, help="the result JSON to write")
 
     plan = command("plan", "the memory planner's peak per GPU for an experiment (tad-backbone plan)")
@@ -338,7 +339,7 @@ def _config(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from tad_eval import atomic_write
-    from tad_train.report import experiment_report, report_table
+    from tad_train.report import experiment_report, report_html, report_table
 
     document = experiment_report(
         args.name, args.evaluation, args.run, args.official, args.predictions, args.commit
@@ -349,6 +350,9 @@ def _report(args: argparse.Namespace) -> int:
     if args.table:
         with atomic_write(args.table) as handle:
             handle.write(report_table(document))
+    if args.html:
+        with atomic_write(args.html) as handle:
+            handle.write(report_html(document))
     print(f"{args.name}: average mAP {document['average_mAP']:.2f}", end="")
     if document["difference"] and document["difference"]["average"] is not None:
         print(f" (official {args.official['average']:.2f}, {document['difference']['average']:+.2f})", end="")

@@ -7,6 +7,7 @@ run's ``summary.json`` (written by ``tad-train train`` when training completes, 
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from tad_eval import InputError
 from tad_eval.files import read_json
 
-__all__ = ["experiment_report", "report_table"]
+__all__ = ["experiment_report", "report_html", "report_table"]
 
 
 def experiment_report(
@@ -97,6 +98,22 @@ def report_table(document: Mapping[str, Any]) -> str:
         lines.append(_row(f"{threshold:g}", value, reference.get(f"{threshold:g}")))
     lines.append(_row("average", document["average_mAP"], official.get("average")))
     return "\n".join(lines) + "\n"
+
+
+def report_html(document: Mapping[str, Any]) -> str:
+    """The same table as a small HTML page (what the Snakemake report shows)."""
+    rows = [line.split("\t") for line in report_table(document).splitlines()]
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows[1:]
+    )
+    title = html.escape(f"{document['experiment']}: mAP (%) on {document.get('dataset')}")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + title + "</title><style>"
+        "body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}</style></head><body>"
+        f"<h3>{title}</h3><table><tr>{head}</tr>{body}</table></body></html>\n"
+    )
 
 
 def _row(label: str, value: float, reference: float | None) -> str:
