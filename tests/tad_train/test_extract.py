@@ -1,0 +1,74 @@
+"""`tad-train extract`: a video file's features, decoded with tad-data and streamed through tad-backbone."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tad_backbone import ArrayFrames, VideoMAE, extract_features, save_backbone_weights, videomae_config
+from tad_data import center_crop, decode_frames, resize_short_side
+from tad_train.cli import main
+
+
+def test_video_features_equal_the_backbone_on_the_decoded_frames(synthetic_root, tmp_path, capsys) -> None:
+    torch.manual_seed(0)
+    model = VideoMAE(videomae_config("tiny", mode="frozen")).eval()
+    weights = tmp_path / "tiny.safetensors"
+    meta = {
+        "format": "tad-backbone-weights",
+        "format_version": 1,
+        "arch": "tiny",
+        "mode": "frozen",
+        "adapter_index": None,
+        "adapter_ratio": None,
+        "source": "videomae",
+        "source_file": "test",
+        "img_size_trained": 32,
+        "embed_dim": 96,
+        "depth": 2,
+        "patch_size": 8,
+    }
+    save_backbone_weights(weights, model.state_dict(), meta)
+    video = synthetic_root / "videos" / "synth_0000.mp4"
+    out = tmp_path / "feats.npy"
+    assert main(["extract", str(video), "--weights", str(weights), "--img", "32", "--out", str(out)]) == 0
+    assert "features (96," in capsys.readouterr().out
+
+    frames = torch.from_numpy(decode_frames(video)).permute(3, 0, 1, 2)  # [3, T, H, W]
+    clip = center_crop(resize_short_side(frames, 32), 32)
+    expected = extract_features(model, ArrayFrames(clip, "cthw"), batch_chunks=4)
+    np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=0, atol=1e-6)
+    assert np.load(out).shape == (96, -(-frames.shape[1] // 2))
+
+
+def test_a_patch_larger_than_the_image_is_one_line(synthetic_root, tmp_path, capsys) -> None:
+    model = VideoMAE(videomae_config("tiny", mode="frozen"))
+    weights = tmp_path / "tiny.safetensors"
+    meta = {
+        "format": "tad-backbone-weights",
+        "format_version": 1,
+        "arch": "tiny",
+        "mode": "frozen",
+        "adapter_index": None,
+        "adapter_ratio": None,
+        "source": "videomae",
+        "source_file": "test",
+        "img_size_trained": 32,
+        "embed_dim": 96,
+        "depth": 2,
+        "patch_size": 8,
+    }
+    save_backbone_weights(weights, model.state_dict(), meta)
+    code = main(
+        [
+            "extract",
+            str(synthetic_root / "videos" / "synth_0000.mp4"),
+            "--weights",
+            str(weights),
+            "--img",
+            "4",
+            "--out",
+            str(tmp_path / "f.npy"),
+        ]
+    )
+    assert code == 2 and "--img 4 is smaller than the model's 8 px patch" in capsys.readouterr().err
