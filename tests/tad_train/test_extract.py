@@ -10,10 +10,8 @@ from tad_data import center_crop, decode_frames, resize_short_side
 from tad_train.cli import main
 
 
-def test_video_features_equal_the_backbone_on_the_decoded_frames(synthetic_root, tmp_path, capsys) -> None:
-    torch.manual_seed(0)
-    model = VideoMAE(videomae_config("tiny", mode="frozen")).eval()
-    weights = tmp_path / "tiny.safetensors"
+def _save(model: VideoMAE, path):
+    """The tiny ViT as tad-backbone convert would write it."""
     meta = {
         "format": "tad-backbone-weights",
         "format_version": 1,
@@ -28,7 +26,14 @@ def test_video_features_equal_the_backbone_on_the_decoded_frames(synthetic_root,
         "depth": 2,
         "patch_size": 8,
     }
-    save_backbone_weights(weights, model.state_dict(), meta)
+    save_backbone_weights(path, model.state_dict(), meta)
+    return path
+
+
+def test_video_features_equal_the_backbone_on_the_decoded_frames(synthetic_root, tmp_path, capsys) -> None:
+    torch.manual_seed(0)
+    model = VideoMAE(videomae_config("tiny", mode="frozen")).eval()
+    weights = _save(model, tmp_path / "tiny.safetensors")
     video = synthetic_root / "videos" / "synth_0000.mp4"
     out = tmp_path / "feats.npy"
     assert main(["extract", str(video), "--weights", str(weights), "--img", "32", "--out", str(out)]) == 0
@@ -43,22 +48,7 @@ def test_video_features_equal_the_backbone_on_the_decoded_frames(synthetic_root,
 
 def test_a_patch_larger_than_the_image_is_one_line(synthetic_root, tmp_path, capsys) -> None:
     model = VideoMAE(videomae_config("tiny", mode="frozen"))
-    weights = tmp_path / "tiny.safetensors"
-    meta = {
-        "format": "tad-backbone-weights",
-        "format_version": 1,
-        "arch": "tiny",
-        "mode": "frozen",
-        "adapter_index": None,
-        "adapter_ratio": None,
-        "source": "videomae",
-        "source_file": "test",
-        "img_size_trained": 32,
-        "embed_dim": 96,
-        "depth": 2,
-        "patch_size": 8,
-    }
-    save_backbone_weights(weights, model.state_dict(), meta)
+    weights = _save(model, tmp_path / "tiny.safetensors")
     code = main(
         [
             "extract",
