@@ -310,27 +310,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from tad_backbone import TrainerProfile, plan_training_memory
     from tad_train.config import load_config
+    from tad_train.memory import AMP_PLAN_DTYPES, experiment_memory_plan
 
     config = load_config(args.config, args.overrides, num_classes=1)  # the class count does not matter here
     per_gpu = max(config.trainer.batch_size // args.gpus, 1)
-    dtype = {"fp16": "fp16", "bf16": "bf16", "off": "fp32"}[config.trainer.amp]
-    profile = TrainerProfile(
-        ema=config.trainer.ema_decay is not None,
-        ddp_buckets="trainable" if args.gpus > 1 else "none",
-        detector_dim=config.projection.embed_dim,
-        detector_heads=config.projection.num_heads,
-    )
-    plan = plan_training_memory(
-        config.backbone.model,
-        config.window.frames,
-        config.augment.crop_size,
-        per_gpu,
-        dtype,
-        profile,
-        config.window.size,
-    )
+    dtype = AMP_PLAN_DTYPES[config.trainer.amp]
+    plan = experiment_memory_plan(config, per_gpu, args.gpus)
     if args.json:
         print(json.dumps({**plan.as_dict(), "batch_per_gpu": per_gpu, "gpus": args.gpus}))
         return 0
