@@ -46,6 +46,13 @@ _EXAMPLES = {
   tad-train extract video.mp4 --weights vit_s.safetensors --img 160 --out video_feats.npy
   tad-train extract video.mp4 --weights adatad_s.safetensors --mode adapter --device cuda --amp fp16 \\
       --length 768 --out feats.npy""",
+    "detect": """examples:
+  tad-train detect my_video.mp4 clips/ --config libs/tad-train/examples/tiny.yaml \\
+      --set data.root=data/synth --checkpoint work_dirs/tiny/checkpoints/last.pt --out detections/
+  tad-train detect match.mkv --config workflows/experiments/thumos_s768.yaml \\
+      --checkpoint work_dirs/thumos_s768_released/checkpoint.pt --out detections/ --threshold 0.5 --top 20
+  tad-train detect talk.webm --config my_anet_experiment.yaml --classifier talk_classes.json \\
+      --checkpoint work_dirs/anet/checkpoint.pt --out detections/ --device cuda""",
 }
 
 
@@ -146,6 +153,38 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--batch-chunks", type=_positive, default=4, help="16-frame chunks per forward")
     extract.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
+
+    detect = command(
+        "detect",
+        "detect actions in video files: OUT/<name>.json (tad-eval format) and a timeline OUT/<name>.png",
+        config="option",
+    )
+    detect.add_argument(
+        "videos",
+        metavar="VIDEO",
+        type=Path,
+        nargs="+",
+        help="video files (any format decord reads) or folders",
+    )
+    detect.add_argument("--checkpoint", type=Path, required=True, help="tad-train checkpoint (.pt)")
+    detect.add_argument("--out", type=Path, required=True, help="folder for <name>.json and <name>.png")
+    detect.add_argument("--threshold", type=_score, default=0.3, help="lowest score kept (default 0.3)")
+    detect.add_argument(
+        "--top", type=_positive, default=50, help="most detections kept per video (default 50)"
+    )
+    detect.add_argument(
+        "--classifier",
+        type=Path,
+        help="class-agnostic experiments: video classifier JSON keyed by video name (tad-head fuse format); "
+        "without it segments are labelled 'action'",
+    )
+    detect.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="default: the experiment's trainer.device"
+    )
+    detect.add_argument(
+        "--weights", choices=("ema", "model"), default="ema", help="which weights (default: EMA, if saved)"
+    )
+
     return parser
 
 
@@ -156,6 +195,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a score between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a score between 0 and 1, got {text!r}")
     return value
 
 
@@ -200,22 +249,15 @@ def _train(args: argparse.Namespace) -> int:
 def _infer(args: argparse.Namespace) -> int:
     import torch
 
-    from tad_backbone import load_state_dict_checked, read_checkpoint
-    from tad_eval import InputError, write_predictions
+    from tad_backbone import load_state_dict_checked
+    from tad_eval import write_predictions
     from tad_train.config import load_config
     from tad_train.evaluate import run_inference
     from tad_train.model import build_model
     from tad_train.runtime import setup_runtime, shutdown_runtime
 
     config = load_config(args.config, args.overrides)
-    payload = read_checkpoint(args.checkpoint)
-    weights = (
-        payload.get(args.weights) if args.weights == "model" else payload.get("ema") or payload.get("model")
-    )
-    if not isinstance(weights, dict):
-        raise InputError(
-            args.checkpoint, args.weights, "not in the checkpoint (is it a tad-train checkpoint?)"
-        )
+    weights = _checkpoint_weights(args.checkpoint, args.weights)
     runtime = setup_runtime(config.trainer.device)
     try:
         torch.manual_seed(config.trainer.seed)
@@ -355,6 +397,90 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detect(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from tad_backbone import load_state_dict_checked
+    from tad_eval import InputError
+    from tad_train.config import ClassifierConfig, load_config, read_classes
+    from tad_train.detect import detect_video, expand_videos, video_names, write_detection_files
+    from tad_train.model import build_model
+
+    try:
+        import matplotlib  # noqa: F401 - checked before hours of decoding, not after
+    except ImportError:
+        raise InputError("--out", "picture", "needs matplotlib: pip install 'tad-train[plot]'") from None
+    config = load_config(args.config, args.overrides)
+    agnostic = config.data.class_agnostic
+    classes = () if agnostic else read_classes(config.data)
+    if not agnostic and len(classes) != config.head.num_classes:
+        raise InputError(
+            config.data.annotation_path,
+            "classes",
+            f"{len(classes)} classes, but the head has {config.head.num_classes} (head.num_classes)",
+        )
+    classifier = None
+    if args.classifier is not None:
+        if not agnostic:
+            raise InputError(args.classifier, "--classifier", "labels class-agnostic experiments only")
+        settings = config.evaluation.classifier or ClassifierConfig(path=str(args.classifier))
+        classifier = dataclasses.replace(settings, path=str(args.classifier))
+    device = torch.device(_device(args.device or config.trainer.device))
+    model = build_model(config, pretrained=False)
+    load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
+    model = model.to(device).eval()
+    videos = expand_videos(args.videos)
+    if not videos:
+        raise InputError(" ".join(map(str, args.videos)), "VIDEO", "no video file")
+    failed = 0
+    for path, name in zip(videos, video_names(videos), strict=True):
+        try:
+            detected = detect_video(model, config, path, name, classes, classifier)
+            json_path, png_path = write_detection_files(
+                detected, args.out, args.threshold, args.top, classes or ("action",)
+            )
+        except (InputError, ValueError) as error:  # TadDataError is a ValueError
+            failed += 1
+            print(f"tad-train detect: error: {_last_line(error)}", file=sys.stderr)
+            continue
+        kept = json.loads(json_path.read_text())["results"][name]
+        print(f"{path}: {len(kept)} detection(s) -> {json_path}, {png_path}")
+    if failed:
+        print(f"tad-train detect: {failed} of {len(videos)} video(s) failed (above)", file=sys.stderr)
+    return _BAD_INPUT if failed else 0
+
+
+def _device(choice: str) -> str:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    return ("cuda" if torch.cuda.is_available() else "cpu") if choice == "auto" else choice
+
+
+def _checkpoint_weights(path: Path, which: str) -> dict:
+    """The state dict of a tad-train checkpoint: ``model``, or ``ema`` (falling back to ``model``)."""
+    from tad_backbone import read_checkpoint
+    from tad_eval import InputError
+
+    payload = read_checkpoint(path)
+    weights = payload.get(which) if which == "model" else payload.get("ema") or payload.get("model")
+    if not isinstance(weights, dict):
+        raise InputError(path, which, "not in the checkpoint (is it a tad-train checkpoint?)")
+    return weights
+
+
+def _last_line(error: Exception) -> str:
+    """The message of an error, raised here or in a DataLoader worker (whose message ends with it)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    last = lines[-1]
+    return last.split(": ", 1)[1] if len(lines) > 1 and last.split(":", 1)[0].endswith("Error") else last
+
+
 _COMMANDS = {
     "train": _train,
     "infer": _infer,
@@ -363,4 +489,5 @@ _COMMANDS = {
     "report": _report,
     "plan": _plan,
     "extract": _extract,
+    "detect": _detect,
 }
