@@ -53,6 +53,12 @@ _EXAMPLES = {
       --checkpoint work_dirs/thumos_s768_released/checkpoint.pt --out detections/ --threshold 0.5 --top 20
   tad-train detect talk.webm --config my_anet_experiment.yaml --classifier talk_classes.json \\
       --checkpoint work_dirs/anet/checkpoint.pt --out detections/ --device cuda""",
+    "new-experiment": """examples:
+  tad-data convert --dataset csv --src labels.csv --videos my_videos --out data/mine/anno.json
+  tad-train new-experiment --from thumos_s768 --annotations data/mine/anno.json --videos my_videos \\
+      --gpu-mem 24 --out my_experiment.yaml
+  tad-train new-experiment --from libs/tad-train/examples/tiny.yaml --annotations data/mine/anno.json \\
+      --videos my_videos --out tiny_mine.yaml --set schedule.max_epochs=20""",
 }
 
 
@@ -185,6 +191,34 @@ def _parser() -> argparse.ArgumentParser:
         "--weights", choices=("ema", "model"), default="ema", help="which weights (default: EMA, if saved)"
     )
 
+    new = command(
+        "new-experiment",
+        "write a complete experiment file for your own labelled videos from an official recipe",
+        config=None,
+    )
+    new.add_argument(
+        "--from",
+        dest="recipe",
+        required=True,
+        metavar="RECIPE",
+        help="an official experiment's name (workflows/experiments/<name>.yaml) or any experiment file",
+    )
+    new.add_argument("--annotations", type=Path, required=True, help="annotation file (tad-data convert)")
+    new.add_argument("--videos", type=Path, required=True, help="folder of the annotated videos")
+    new.add_argument("--out", type=Path, required=True, help="the experiment file to write (.yaml)")
+    new.add_argument("--name", help="the experiment's name (default: the --out file name without .yaml)")
+    new.add_argument(
+        "--gpu-mem", type=_gib, metavar="GIB", help="memory of one GPU: the planner chooses the batch size"
+    )
+    new.add_argument("--gpus", type=_positive, default=1, help="GPUs to train on (default 1)")
+    new.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value of the result, e.g. --set schedule.max_epochs=20 (repeatable)",
+    )
     return parser
 
 
@@ -195,6 +229,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _gib(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GiB as a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected GiB as a positive number, got {text!r}")
     return value
 
 
@@ -452,6 +496,31 @@ def _detect(args: argparse.Namespace) -> int:
     return _BAD_INPUT if failed else 0
 
 
+def _new_experiment(args: argparse.Namespace) -> int:
+    from tad_eval import atomic_write
+    from tad_train.new_experiment import new_experiment
+
+    made = new_experiment(
+        args.recipe,
+        args.annotations,
+        args.videos,
+        args.out,
+        args.name,
+        args.gpu_mem,
+        args.gpus,
+        args.overrides,
+    )
+    with atomic_write(args.out) as handle:
+        handle.write(made.text)
+    config = made.config
+    print(
+        f"{args.out}: {config.name} from {args.recipe}: {config.head.num_classes} class(es), window "
+        f"{config.window.size} steps, batch {config.trainer.batch_size} x {config.trainer.grad_accumulation} "
+        f"accumulated; train with: tad-train train {args.out}"
+    )
+    return 0
+
+
 def _device(choice: str) -> str:
     import torch
 
@@ -490,4 +559,5 @@ _COMMANDS = {
     "plan": _plan,
     "extract": _extract,
     "detect": _detect,
+    "new-experiment": _new_experiment,
 }
