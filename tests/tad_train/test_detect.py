@@ -92,6 +92,17 @@ def test_an_mp4_with_irregular_timestamps_is_resampled_at_its_average_rate(tmp_p
     assert np.all((starts[later] > grid_times) | (later == shown))  # ... and not yet replaced
 
 
+def test_a_container_rate_far_above_the_frames_there_gives_way_to_the_mean_rate() -> None:
+    """Some files report their millisecond time base as the rate: 25 frames 1/25 s apart claiming 1000 fps."""
+    starts = np.arange(25) / 25
+    times = np.stack([starts, starts + 1 / 25], axis=1)
+    timeline = VideoTimeline.from_times(times, 1000.0, 90, 160)
+    assert timeline.fps == pytest.approx(25) and timeline.num_frames == 25
+    assert list(timeline.decoded(np.arange(25))) == list(range(25))
+    honest = VideoTimeline.from_times(times, 25.0, 90, 160)
+    assert not honest.variable_rate and honest.duration == 1.0
+
+
 # --------------------------------------------------------------------------------------------------------
 # Windows: the test protocol, in bounded memory
 

@@ -15,11 +15,12 @@ length is small: the frames' timestamps (16 bytes a frame) and each window's can
 **Variable frame rate.** The model was trained on frames sampled evenly in frame index at the video's
 average rate, which is evenly in time only when the rate is constant. A file's frame times are read with
 decord (``get_frame_timestamp``); when they lie on the constant-rate grid ``i / fps`` (within a quarter
-frame) frame ``i`` is used as it is. Otherwise the video is resampled in time: grid frame ``k`` is the
-decoded frame shown at ``k / fps`` (the last one starting by then), for ``k`` up to
-``round(duration * fps)``, ``duration`` running from the first frame's start to the last frame's end. The
-windows are cut from that grid, so the model sees frames evenly spaced in time and the detections
-(``grid step * snippet_stride / fps``) are seconds of the video as a player shows them.
+frame; ``fps`` is decord's average rate) frame ``i`` is used as it is. Otherwise the video is resampled in
+time: grid frame ``k`` is the decoded frame shown at ``k / fps`` (the last one starting by then), for
+``k`` up to ``round(duration * fps)``, ``duration`` running from the first frame's start to the last
+frame's end (a container rate more than twice the mean rate, frames / duration, is replaced by the
+mean rate). The windows are cut from that grid, so the model sees frames evenly spaced in time and the
+detections (``grid step * snippet_stride / fps``) are seconds of the video as a player shows them.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _CONSTANT_RATE_TOLERANCE = 0.25
 class VideoTimeline:
     """When each decoded frame of a file is shown, and which decoded frames form the sampling grid."""
 
-    fps: float  # decord's average frame rate: the rate of the sampling grid
+    fps: float  # the rate of the sampling grid: decord's average frame rate (see the module docstring)
     frame_times: np.ndarray  # float64 [decoded frames]: each frame's start, seconds from the first frame
     duration: float  # seconds from the first frame's start to the last frame's end
     grid_frames: np.ndarray | None  # int64 [grid frames]: the decoded frame shown at k / fps; None: frame k
@@ -86,14 +87,30 @@ class VideoTimeline:
             raise TadDataError(
                 f"{path}: cannot read the frame times ({message[0] if message else type(error).__name__})"
             ) from None
+        return cls.from_times(times, fps, height, width)
+
+    @classmethod
+    def from_times(cls, times: np.ndarray, fps: float, height: int, width: int) -> VideoTimeline:
+        """The timeline of frames with these ``[start, end]`` times (seconds) and this average rate.
+
+        Args:
+            times: ``[frames, 2]`` each decoded frame's start and end (decord's ``get_frame_timestamp``).
+            fps: the container's average frame rate (decord's ``get_avg_fps``).
+            height: frame height in pixels.
+            width: frame width in pixels.
+        """
+        count = len(times)
         starts = np.maximum.accumulate(times[:, 0] - times[0, 0])
         if np.abs(starts - np.arange(count) / fps).max() <= _CONSTANT_RATE_TOLERANCE / fps:
             return cls(fps, starts, count / fps, None, height, width)
         duration = float(max(times[-1, 1] - times[0, 0], starts[-1] + 1 / fps))
-        grid_times = np.arange(max(1, round(duration * fps))) / fps
+        # a container rate far above the frames actually there (a millisecond time base read as a rate)
+        # would repeat each frame many times: use the mean rate then
+        rate = fps if fps <= 2 * count / duration else count / duration
+        grid_times = np.arange(max(1, round(duration * rate))) / rate
         # the frame shown at time t started at or before it (1 ms for timestamps stored in milliseconds)
         shown = np.searchsorted(starts, grid_times + 1e-3, side="right") - 1
-        return cls(fps, starts, duration, np.clip(shown, 0, count - 1).astype(np.int64), height, width)
+        return cls(rate, starts, duration, np.clip(shown, 0, count - 1).astype(np.int64), height, width)
 
     @property
     def num_frames(self) -> int:
