@@ -251,6 +251,26 @@ def test_the_command_writes_predictions_and_a_picture_per_video(
     assert webm.duration == pytest.approx(3 * 212 / 10)  # the long one is seconds of its own rate
 
 
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_on_the_gpu_with_fp16_the_detections_are_the_cpus(
+    trained_tiny: Path, tiny_config: Callable[..., ExperimentConfig], own_videos: list[Path]
+) -> None:
+    from tad_train.cli import _checkpoint_weights
+
+    config = tiny_config("trainer.amp=fp16")
+    model = build_model(config, pretrained=False).eval()
+    model.load_state_dict(_checkpoint_weights(trained_tiny / "checkpoints" / "last.pt", "ema"))
+    classes = ("class00_disc_slide", "class01_square_rise", "class02_triangle_orbit")
+    on_cpu = detect_video(model, config, own_videos[1], "camera", classes, progress=False).detections[:5]
+    on_gpu = detect_video(model.cuda(), config, own_videos[1], "camera", classes, progress=False).detections[
+        :5
+    ]
+    assert [e["label"] for e in on_gpu] == [e["label"] for e in on_cpu]
+    assert np.allclose([e["segment"] for e in on_gpu], [e["segment"] for e in on_cpu], atol=0.1)
+    assert np.allclose([e["score"] for e in on_gpu], [e["score"] for e in on_cpu], atol=0.01)
+
+
 def test_class_agnostic_detections_are_actions_or_take_a_classifier(
     tiny_config: Callable[..., ExperimentConfig], own_videos: list[Path], tmp_path: Path
 ) -> None:
