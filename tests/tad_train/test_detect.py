@@ -294,6 +294,26 @@ def test_class_agnostic_detections_are_actions_or_take_a_classifier(
     assert fused.detections[0]["score"] == pytest.approx(best["score"] * 0.7)
 
 
+def test_a_decoding_error_in_a_worker_process_is_reported_as_its_own_line(
+    tiny_config: Callable[..., ExperimentConfig], own_videos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tad_data import TadDataError
+    from tad_train.cli import _last_line
+
+    def broken_decode(self, indices):  # noqa: ANN001, ANN202 - a file that fails while being decoded
+        raise TadDataError(f"{self.path}: decoding frames failed (Invalid data found when processing input)")
+
+    config = tiny_config("trainer.num_workers=1")
+    model = build_model(config, pretrained=False).eval()
+    monkeypatch.setattr(detect_module.VideoWindows, "_decode", broken_decode)
+    with pytest.raises(TadDataError) as caught:
+        detect_video(model, config, own_videos[0], "phone", ("a", "b", "c"), progress=False)
+    assert "worker" in str(caught.value)  # the DataLoader wraps it in a traceback ...
+    assert _last_line(caught.value) == (  # ... whose last line is the message
+        f"{own_videos[0]}: decoding frames failed (Invalid data found when processing input)"
+    )
+
+
 def test_a_classifier_does_not_apply_to_a_multi_class_experiment(
     tiny_yaml: Path, synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
