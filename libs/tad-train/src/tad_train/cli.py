@@ -482,15 +482,14 @@ def _detect(args: argparse.Namespace) -> int:
     for path, name in zip(videos, video_names(videos), strict=True):
         try:
             detected = detect_video(model, config, path, name, classes, classifier)
-            json_path, png_path = write_detection_files(
+            json_path, png_path, kept = write_detection_files(
                 detected, args.out, args.threshold, args.top, classes or ("action",)
             )
         except (InputError, ValueError) as error:  # TadDataError is a ValueError
             failed += 1
             print(f"tad-train detect: error: {_last_line(error)}", file=sys.stderr)
             continue
-        kept = json.loads(json_path.read_text())["results"][name]
-        print(f"{path}: {len(kept)} detection(s) -> {json_path}, {png_path}")
+        print(f"{path}: {kept} detection(s) -> {json_path}, {png_path}")
     if failed:
         print(f"tad-train detect: {failed} of {len(videos)} video(s) failed (above)", file=sys.stderr)
     return _BAD_INPUT if failed else 0

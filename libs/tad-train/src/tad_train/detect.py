@@ -341,8 +341,11 @@ def expand_videos(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 def write_detection_files(
     detected: DetectedVideo, out_dir: Path, threshold: float, top: int, classes: Sequence[str]
-) -> tuple[Path, Path]:
+) -> tuple[Path, Path, int]:
     """``out_dir/<name>.json`` (tad-eval predictions) and ``out_dir/<name>.png`` (the timeline picture).
+
+    Returns:
+        The two paths and the number of detections kept.
 
     Args:
         detected: the video's detections (all of them, best first).
@@ -374,4 +377,4 @@ def write_detection_files(
         classes,
         lambda seconds: read_thumbnails(detected.path, timeline, seconds),
     )
-    return json_path, png_path
+    return json_path, png_path, len(selected)
