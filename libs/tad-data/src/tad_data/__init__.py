@@ -23,7 +23,15 @@ if TYPE_CHECKING:
         save_annotations,
         write_class_list,
     )
-    from tad_data.converters import DATASETS, Conversion, convert_dataset, write_conversion
+    from tad_data.converters import (
+        DATASETS,
+        FORMATS,
+        Conversion,
+        LabelProblems,
+        convert_dataset,
+        convert_labels,
+        write_conversion,
+    )
     from tad_data.datasets import (
         DatasetConfig,
         EvalTransformConfig,
@@ -77,8 +85,11 @@ _MODULE_OF = {
     "save_annotations": "annotations",
     "write_class_list": "annotations",
     "DATASETS": "converters",
+    "FORMATS": "converters",
     "Conversion": "converters",
+    "LabelProblems": "converters",
     "convert_dataset": "converters",
+    "convert_labels": "converters",
     "write_conversion": "converters",
     "VideoInfo": "video",
     "decode_frames": "video",
@@ -133,8 +144,11 @@ __all__ = [
     "save_annotations",
     "write_class_list",
     "DATASETS",
+    "FORMATS",
     "Conversion",
+    "LabelProblems",
     "convert_dataset",
+    "convert_labels",
     "write_conversion",
     "VideoInfo",
     "decode_frames",

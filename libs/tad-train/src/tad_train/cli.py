@@ -52,6 +52,19 @@ _EXAMPLES = {
   tad-train extract video.mp4 --weights vit_s.safetensors --img 160 --out video_feats.npy
   tad-train extract video.mp4 --weights adatad_s.safetensors --mode adapter --device cuda --amp fp16 \\
       --length 768 --out feats.npy""",
+    "detect": """examples:
+  tad-train detect my_video.mp4 clips/ --config libs/tad-train/examples/tiny.yaml \\
+      --set data.root=data/synth --checkpoint work_dirs/tiny/checkpoints/last.pt --out detections/
+  tad-train detect match.mkv --config workflows/experiments/thumos_s768.yaml \\
+      --checkpoint work_dirs/thumos_s768_released/checkpoint.pt --out detections/ --threshold 0.5 --top 20
+  tad-train detect talk.webm --config my_anet_experiment.yaml --classifier talk_classes.json \\
+      --checkpoint work_dirs/anet/checkpoint.pt --out detections/ --device cuda""",
+    "new-experiment": """examples:
+  tad-data convert --dataset csv --src labels.csv --videos my_videos --out data/mine/anno.json
+  tad-train new-experiment --from thumos_s768 --annotations data/mine/anno.json --videos my_videos \\
+      --gpu-mem 24 --out my_experiment.yaml
+  tad-train new-experiment --from libs/tad-train/examples/tiny.yaml --annotations data/mine/anno.json \\
+      --videos my_videos --out tiny_mine.yaml --set schedule.max_epochs=20""",
 }
 
 
@@ -194,6 +207,66 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--batch-chunks", type=_positive, default=4, help="16-frame chunks per forward")
     extract.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
+
+    detect = command(
+        "detect",
+        "detect actions in video files: OUT/<name>.json (tad-eval format) and a timeline OUT/<name>.png",
+        config="option",
+    )
+    detect.add_argument(
+        "videos",
+        metavar="VIDEO",
+        type=Path,
+        nargs="+",
+        help="video files (any format decord reads) or folders",
+    )
+    detect.add_argument("--checkpoint", type=Path, required=True, help="tad-train checkpoint (.pt)")
+    detect.add_argument("--out", type=Path, required=True, help="folder for <name>.json and <name>.png")
+    detect.add_argument("--threshold", type=_score, default=0.3, help="lowest score kept (default 0.3)")
+    detect.add_argument(
+        "--top", type=_positive, default=50, help="most detections kept per video (default 50)"
+    )
+    detect.add_argument(
+        "--classifier",
+        type=Path,
+        help="class-agnostic experiments: video classifier JSON keyed by video name (tad-head fuse format); "
+        "without it segments are labelled 'action'",
+    )
+    detect.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="default: the experiment's trainer.device"
+    )
+    detect.add_argument(
+        "--weights", choices=("ema", "model"), default="ema", help="which weights (default: EMA, if saved)"
+    )
+
+    new = command(
+        "new-experiment",
+        "write a complete experiment file for your own labelled videos from an official recipe",
+        config=None,
+    )
+    new.add_argument(
+        "--from",
+        dest="recipe",
+        required=True,
+        metavar="RECIPE",
+        help="an official experiment's name (workflows/experiments/<name>.yaml) or any experiment file",
+    )
+    new.add_argument("--annotations", type=Path, required=True, help="annotation file (tad-data convert)")
+    new.add_argument("--videos", type=Path, required=True, help="folder of the annotated videos")
+    new.add_argument("--out", type=Path, required=True, help="the experiment file to write (.yaml)")
+    new.add_argument("--name", help="the experiment's name (default: the --out file name without .yaml)")
+    new.add_argument(
+        "--gpu-mem", type=_gib, metavar="GIB", help="memory of one GPU: the planner chooses the batch size"
+    )
+    new.add_argument("--gpus", type=_positive, default=1, help="GPUs to train on (default 1)")
+    new.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value of the result, e.g. --set schedule.max_epochs=20 (repeatable)",
+    )
     return parser
 
 
@@ -204,6 +277,26 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _gib(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GiB as a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected GiB as a positive number, got {text!r}")
+    return value
+
+
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a score between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a score between 0 and 1, got {text!r}")
     return value
 
 
@@ -248,22 +341,15 @@ def _train(args: argparse.Namespace) -> int:
 def _infer(args: argparse.Namespace) -> int:
     import torch
 
-    from tad_backbone import load_state_dict_checked, read_checkpoint
-    from tad_eval import InputError, write_predictions
+    from tad_backbone import load_state_dict_checked
+    from tad_eval import write_predictions
     from tad_train.config import load_config
     from tad_train.evaluate import run_inference
     from tad_train.model import build_model
     from tad_train.runtime import setup_runtime, shutdown_runtime
 
     config = load_config(args.config, args.overrides)
-    payload = read_checkpoint(args.checkpoint)
-    weights = (
-        payload.get(args.weights) if args.weights == "model" else payload.get("ema") or payload.get("model")
-    )
-    if not isinstance(weights, dict):
-        raise InputError(
-            args.checkpoint, args.weights, "not in the checkpoint (is it a tad-train checkpoint?)"
-        )
+    weights = _checkpoint_weights(args.checkpoint, args.weights)
     runtime = setup_runtime(config.trainer.device)
     try:
         torch.manual_seed(config.trainer.seed)
@@ -361,27 +447,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from tad_backbone import TrainerProfile, plan_training_memory
     from tad_train.config import load_config
+    from tad_train.memory import AMP_PLAN_DTYPES, experiment_memory_plan
 
     config = load_config(args.config, args.overrides, num_classes=1)  # the class count does not matter here
     per_gpu = max(config.trainer.batch_size // args.gpus, 1)
-    dtype = {"fp16": "fp16", "bf16": "bf16", "off": "fp32"}[config.trainer.amp]
-    profile = TrainerProfile(
-        ema=config.trainer.ema_decay is not None,
-        ddp_buckets="trainable" if args.gpus > 1 else "none",
-        detector_dim=config.projection.embed_dim,
-        detector_heads=config.projection.num_heads,
-    )
-    plan = plan_training_memory(
-        config.backbone.model,
-        config.window.frames,
-        config.augment.crop_size,
-        per_gpu,
-        dtype,
-        profile,
-        config.window.size,
-    )
+    dtype = AMP_PLAN_DTYPES[config.trainer.amp]
+    plan = experiment_memory_plan(config, per_gpu, args.gpus)
     if args.json:
         print(json.dumps({**plan.as_dict(), "batch_per_gpu": per_gpu, "gpus": args.gpus}))
         return 0
@@ -473,6 +545,114 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detect(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from tad_backbone import load_state_dict_checked
+    from tad_eval import InputError
+    from tad_train.config import ClassifierConfig, load_config, read_classes
+    from tad_train.detect import detect_video, expand_videos, video_names, write_detection_files
+    from tad_train.model import build_model
+
+    try:
+        import matplotlib  # noqa: F401 - checked before hours of decoding, not after
+    except ImportError:
+        raise InputError("--out", "picture", "needs matplotlib: pip install 'tad-train[plot]'") from None
+    config = load_config(args.config, args.overrides)
+    agnostic = config.data.class_agnostic
+    classes = () if agnostic else read_classes(config.data)
+    if not agnostic and len(classes) != config.head.num_classes:
+        raise InputError(
+            config.data.annotation_path,
+            "classes",
+            f"{len(classes)} classes, but the head has {config.head.num_classes} (head.num_classes)",
+        )
+    classifier = None
+    if args.classifier is not None:
+        if not agnostic:
+            raise InputError(args.classifier, "--classifier", "labels class-agnostic experiments only")
+        settings = config.evaluation.classifier or ClassifierConfig(path=str(args.classifier))
+        classifier = dataclasses.replace(settings, path=str(args.classifier))
+    device = torch.device(_device(args.device or config.trainer.device))
+    model = build_model(config, pretrained=False)
+    load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
+    model = model.to(device).eval()
+    videos = expand_videos(args.videos)
+    if not videos:
+        raise InputError(" ".join(map(str, args.videos)), "VIDEO", "no video file")
+    failed = 0
+    for path, name in zip(videos, video_names(videos), strict=True):
+        try:
+            detected = detect_video(model, config, path, name, classes, classifier)
+            json_path, png_path, kept = write_detection_files(
+                detected, args.out, args.threshold, args.top, classes or ("action",)
+            )
+        except (InputError, ValueError) as error:  # TadDataError is a ValueError
+            failed += 1
+            print(f"tad-train detect: error: {_last_line(error)}", file=sys.stderr)
+            continue
+        print(f"{path}: {kept} detection(s) -> {json_path}, {png_path}")
+    if failed:
+        print(f"tad-train detect: {failed} of {len(videos)} video(s) failed (above)", file=sys.stderr)
+    return _BAD_INPUT if failed else 0
+
+
+def _new_experiment(args: argparse.Namespace) -> int:
+    from tad_eval import atomic_write
+    from tad_train.new_experiment import new_experiment
+
+    made = new_experiment(
+        args.recipe,
+        args.annotations,
+        args.videos,
+        args.out,
+        args.name,
+        args.gpu_mem,
+        args.gpus,
+        args.overrides,
+    )
+    with atomic_write(args.out) as handle:
+        handle.write(made.text)
+    config = made.config
+    print(
+        f"{args.out}: {config.name} from {args.recipe}: {config.head.num_classes} class(es), window "
+        f"{config.window.size} steps, batch {config.trainer.batch_size} x {config.trainer.grad_accumulation} "
+        f"accumulated; train with: tad-train train {args.out}"
+    )
+    return 0
+
+
+def _device(choice: str) -> str:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    return ("cuda" if torch.cuda.is_available() else "cpu") if choice == "auto" else choice
+
+
+def _checkpoint_weights(path: Path, which: str) -> dict:
+    """The state dict of a tad-train checkpoint: ``model``, or ``ema`` (falling back to ``model``)."""
+    from tad_backbone import read_checkpoint
+    from tad_eval import InputError
+
+    payload = read_checkpoint(path)
+    weights = payload.get(which) if which == "model" else payload.get("ema") or payload.get("model")
+    if not isinstance(weights, dict):
+        raise InputError(path, which, "not in the checkpoint (is it a tad-train checkpoint?)")
+    return weights
+
+
+def _last_line(error: Exception) -> str:
+    """The message of an error, raised here or in a DataLoader worker (whose message ends with it)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    last = lines[-1]
+    return last.split(": ", 1)[1] if len(lines) > 1 and last.split(":", 1)[0].endswith("Error") else last
+
+
 _COMMANDS = {
     "train": _train,
     "infer": _infer,
@@ -482,4 +662,6 @@ _COMMANDS = {
     "plan": _plan,
     "pretrain": _pretrain,
     "extract": _extract,
+    "detect": _detect,
+    "new-experiment": _new_experiment,
 }

@@ -87,6 +87,7 @@ def predict_windows(
     rank: int = 0,
     world: int = 1,
     progress: bool = False,
+    desc: str = "infer",
 ) -> list[WindowCandidates]:
     """Candidates of this process's share of the windows (every ``world``-th, from ``rank``).
 
@@ -102,6 +103,7 @@ def predict_windows(
         rank: this process.
         world: number of processes.
         progress: show a progress bar.
+        desc: the progress bar's name.
     """
     from tqdm import tqdm
 
@@ -116,7 +118,7 @@ def predict_windows(
     windows = []
     try:
         with autocast:
-            for batch in tqdm(loader, desc="infer", unit="batch", disable=not progress, dynamic_ncols=True):
+            for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress, dynamic_ncols=True):
                 candidates = model.predict(batch, postprocess, chunk_batch=chunk_batch)
                 for index, meta, found in zip(batch["index"], batch["meta"], candidates, strict=True):
                     windows.append(WindowCandidates(index, meta, Detections(*(t.cpu() for t in found))))

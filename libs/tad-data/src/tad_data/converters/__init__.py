@@ -7,7 +7,8 @@ then drops zero-length annotations and clips annotations to the video (`repair_i
 together: all of them appear, or (on any error) none does.
 
 Datasets are named as everywhere in the tad-* libraries (`tad_eval.datasets`); `dataset_converter`
-also takes the aliases `tad_eval.canonical_dataset` knows.
+also takes the aliases `tad_eval.canonical_dataset` knows. Formats of one's own labels (`FORMATS`: ``csv``)
+are no datasets (no protocol, no canonical name): `convert_labels` converts them, always with the videos.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tad_data.converters.activitynet import convert_activitynet
 from tad_data.converters.charades import convert_charades
 from tad_data.converters.ego4d import convert_ego4d
 from tad_data.converters.epic import convert_epic_kitchens
+from tad_data.converters.labels_csv import LabelProblem, LabelProblems, convert_csv
 from tad_data.converters.thumos import convert_multithumos, convert_thumos14
 from tad_data.converters.videos import attach_video_info
 from tad_data.errors import TadDataError
@@ -36,14 +38,19 @@ from tad_eval.files import atomic_write_all
 
 __all__ = [
     "DATASETS",
+    "FORMATS",
     "Conversion",
     "DatasetConverter",
+    "LabelProblem",
+    "LabelProblems",
     "convert_activitynet",
     "convert_charades",
+    "convert_csv",
     "convert_dataset",
     "convert_ego4d",
     "convert_epic_kitchens",
     "convert_multithumos",
+    "convert_labels",
     "convert_thumos14",
     "dataset_converter",
     "missing_list_path",
@@ -76,6 +83,10 @@ DATASETS = {
         DatasetConverter("charades", convert_charades),
     )
 }
+
+
+#: Formats of one's own labels, by the name ``tad-data convert --dataset`` takes, with what a file holds.
+FORMATS = {"csv": "your own labels: rows video,start,end,label[,subset], times in seconds"}
 
 
 def dataset_converter(name: str) -> DatasetConverter:
@@ -143,6 +154,27 @@ def only_task(conversion: Conversion, task: str, dataset: str) -> Conversion:
         choices = ", ".join(tasks) if tasks else "none: it has a single output"
         raise TadDataError(f"--task: {dataset} has no task {task!r} (tasks: {choices})")
     return replace(conversion, outputs={"": conversion.outputs[task]})
+
+
+def convert_labels(
+    name: str, source: str | Path, videos_dir: str | Path, repair: bool = False, seed: int = 0
+) -> Conversion:
+    """Convert one's own labels (a format of `FORMATS`) with the videos they describe.
+
+    Args:
+        name: the format (``csv``).
+        source: the labels file.
+        videos_dir: the folder of the videos (fps, frame counts and durations come from them).
+        repair: repair what can be repaired (see `tad_data.converters.labels_csv`) instead of stopping.
+        seed: the seed of the training/validation split when the labels name no subsets.
+
+    Raises:
+        LabelProblems: every problem of the file (the unrepairable ones with ``repair``).
+    """
+    if name not in FORMATS:
+        raise TadDataError(f"unknown label format {name!r}; formats: {', '.join(FORMATS)}")
+    annotations, dropped = convert_csv(source, videos_dir, repair=repair, seed=seed)
+    return Conversion({"": annotations}, dropped)
 
 
 def output_path(out: str | Path, key: str) -> Path:
