@@ -6,6 +6,7 @@
 #   snakemake --profile profiles/slurm results/thumos_g1536.json  # an official experiment on a cluster
 #   snakemake --profile profiles/local results/thumos_s768_released.json  # a released model, no training
 #   snakemake --report report.html results/demo.json               # HTML report: tables and plots
+#   snakemake --profile profiles/local results/custom/NAME.json --config experiment=FILE  # your own
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -28,12 +29,14 @@ wildcard_constraints:
     data=alternatives(DATA),
     weights=alternatives(WEIGHTS),
     kind="train|released",
+    name="[^/]+",
 
 
 include: "workflows/rules/data.smk"
 include: "workflows/rules/weights.smk"
 include: "workflows/rules/train.smk"
 include: "workflows/rules/evaluate.smk"
+include: "workflows/rules/custom.smk"
 
 
 rule all:

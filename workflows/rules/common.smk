@@ -8,6 +8,8 @@ import os
 import shlex
 from pathlib import Path
 
+import yaml
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -286,6 +288,44 @@ def official_flag(wildcards):
 def all_targets():
     """What `snakemake` without a target makes: the CPU demo and the configured evaluations."""
     return ["results/demo.json", *(f"results/eval/{name}.json" for name in config["evaluations"])]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Your own experiment: --config experiment=FILE (a complete file, as tad-train new-experiment writes)
+
+
+def custom_experiment_file(wildcards=None):
+    if "experiment" not in config:
+        raise WorkflowError(
+            "results/custom/NAME.json needs the experiment file: --config experiment=my_experiment.yaml "
+            "(tad-train new-experiment writes one)"
+        )
+    path = Path(config["experiment"])
+    if not path.is_file():
+        raise WorkflowError(f"--config experiment={path}: file not found")
+    return str(path)
+
+
+def custom_setting(key):
+    """What the workflow needs from your experiment file: its data, weights and evaluation protocol."""
+    path = custom_experiment_file()
+    with open(path, encoding="utf-8") as handle:
+        document = yaml.safe_load(handle) or {}
+    if "base" in document:
+        raise WorkflowError(f"{path}: base: a custom experiment must be a complete file (no bases)")
+    data = document.get("data") or {}
+    if key == "annotations":
+        return str(Path(data.get("root", ".")) / data.get("annotations", "annotations.json"))
+    if key == "weights":
+        weights = (document.get("backbone") or {}).get("weights")
+        return [] if weights is None else [weights]
+    if key == "test_subset":
+        return data.get("test_subset", "validation")
+    if key == "dataset":
+        if "dataset" not in document:
+            raise WorkflowError(f"{path}: dataset: missing")
+        return document["dataset"]
+    raise KeyError(key)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -15,13 +15,17 @@ __all__ = ["AMP_PLAN_DTYPES", "experiment_memory_plan"]
 AMP_PLAN_DTYPES = {"fp16": "fp16", "bf16": "bf16", "off": "fp32"}
 
 
-def experiment_memory_plan(config: ExperimentConfig, batch_per_gpu: int, gpus: int = 1) -> MemoryPlan:
+def experiment_memory_plan(
+    config: ExperimentConfig, batch_per_gpu: int, gpus: int = 1, dtype: str | None = None
+) -> MemoryPlan:
     """The planner's peak of one training step of ``config`` on each of ``gpus`` CUDA GPUs.
 
     Args:
         config: the experiment (backbone, window frames, crop size, detector width, EMA, AMP).
         batch_per_gpu: videos per GPU and step.
         gpus: processes the global batch is split over (DDP keeps gradient buckets of the trainable weights).
+        dtype: the autocast dtype the step runs in (``fp16``, ``bf16``, ``fp32``); None: ``trainer.amp`` on
+            a CUDA GPU.
     """
     profile = TrainerProfile(
         ema=config.trainer.ema_decay is not None,
@@ -34,7 +38,7 @@ def experiment_memory_plan(config: ExperimentConfig, batch_per_gpu: int, gpus: i
         config.window.frames,
         config.augment.crop_size,
         batch_per_gpu,
-        AMP_PLAN_DTYPES[config.trainer.amp],
+        dtype or AMP_PLAN_DTYPES[config.trainer.amp],
         profile,
         config.window.size,
     )

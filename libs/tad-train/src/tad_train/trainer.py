@@ -35,13 +35,14 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from tad_backbone import TrainerProfile, plan_training_memory, read_checkpoint
+from tad_backbone import read_checkpoint
 from tad_data import TrainDataset, collate
 from tad_eval import InputError, atomic_write
 from tad_head import DetectionLosses, detector_param_groups
 from tad_train.checkpoints import CHECKPOINT_KEYS, find_resume_checkpoint, write_checkpoint
 from tad_train.config import ExperimentConfig, config_hash, config_to_dict, dump_config
 from tad_train.events import MetricsLog
+from tad_train.memory import experiment_memory_plan
 from tad_train.model import AdaTAD, build_model
 from tad_train.runtime import Runtime, capture_rng, restore_rng, seed_everything
 from tad_train.schedule import WarmupCosineSchedule
@@ -271,21 +272,7 @@ class Trainer:
         """Print the planner's estimate for this exact setting (checked against the measured CUDA peak)."""
         config = self.config
         dtype = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(self.amp_dtype, "fp32")
-        profile = TrainerProfile(
-            ema=self.ema is not None,
-            ddp_buckets="trainable" if self.runtime.distributed else "none",
-            detector_dim=config.projection.embed_dim,
-            detector_heads=config.projection.num_heads,
-        )
-        self.plan = plan_training_memory(
-            config.backbone.model,
-            frames=config.window.frames,
-            img=config.augment.crop_size,
-            batch=self.per_rank_batch,
-            dtype=dtype,
-            trainer=profile,
-            length=config.window.size,
-        )
+        self.plan = experiment_memory_plan(config, self.per_rank_batch, self.runtime.world, dtype)
         self._say(
             f"memory plan per process: peak {self.plan.peak_bytes / _GIB:.2f} GiB ({self.plan.peak_phase}), "
             f"budget {(self.plan.peak_bytes + self.plan.reserve_bytes) / _GIB:.2f} GiB "
