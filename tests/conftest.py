@@ -42,6 +42,17 @@ def _single_torch_thread() -> Iterator[None]:
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tad-data synth --out DIR --videos 8 --classes 3 --seed 0` (6 training, 2 validation videos): the
+    data of the tiny experiment (libs/tad-train/examples/tiny.yaml), for the tad-train and Slurm tests."""
+    from tad_data import write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synth")
+    write_synthetic_dataset(root, num_videos=8, num_classes=3, seed=0)
+    return root
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `gpu` tests on machines without CUDA and `slurm` tests where no cluster answers."""
     has_cuda = False

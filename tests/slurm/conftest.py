@@ -21,16 +21,6 @@ from slurm_jobs import LAUNCHER, TINY, TrainingJob, job_environment, run  # noqa
 
 
 @pytest.fixture(scope="session")
-def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`tad-data synth --out DIR --videos 8 --classes 3 --seed 0`."""
-    from tad_data import write_synthetic_dataset
-
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic_dataset(root, num_videos=8, num_classes=3, seed=0)
-    return root
-
-
-@pytest.fixture(scope="session")
 def submit_training(synthetic_root: Path) -> Callable[..., TrainingJob]:
     """`submit_training(out, tasks=1, *overrides)`: sbatch the tiny experiment through the launcher.
 

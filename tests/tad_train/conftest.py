@@ -12,19 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tad_data import write_synthetic_dataset
 from tad_train import ExperimentConfig, Trainer, load_config, setup_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "libs" / "tad-train" / "examples" / "tiny.yaml"
-
-
-@pytest.fixture(scope="session")
-def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`tad-data synth --out DIR --videos 8 --classes 3 --seed 0` (6 training, 2 validation videos)."""
-    root = tmp_path_factory.mktemp("synth")
-    write_synthetic_dataset(root, num_videos=8, num_classes=3, seed=0)
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,6 @@ training -> inference -> evaluation -> report (the smoke target: a few training 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,21 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_the_smoke_target_runs_every_rule_and_reports(tmp_path: Path) -> None:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(tmp_path),
-        "--profile",
-        str(REPO / "profiles" / "local"),
-        "results/demo_smoke.json",
-    ]
-    finished = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+def test_the_smoke_target_runs_every_rule_and_reports(snakemake, tmp_path: Path) -> None:
+    arguments = ("--profile", str(REPO / "profiles" / "local"), "results/demo_smoke.json")
+    finished = snakemake(tmp_path, *arguments, timeout=900)
     assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
     for rule in (
         "synthesize",
@@ -49,5 +34,5 @@ def test_the_smoke_target_runs_every_rule_and_reports(tmp_path: Path) -> None:
     assert provenance["config"]["name"] == "demo_smoke" and provenance["versions"]["tad-train"]
     assert (tmp_path / "results" / "plots" / "demo_smoke" / "map_vs_tiou.png").is_file()
     assert (tmp_path / "results" / "demo_smoke.html").read_text().startswith("<!DOCTYPE html>")
-    again = subprocess.run([*command, "-n"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    again = snakemake(tmp_path, *arguments, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr  # everything is up to date

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,28 +14,14 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "libs" / "tad-eval" / "examples"
 
 
-def run_snakemake(workdir: Path, config: dict | None, *args: str) -> subprocess.CompletedProcess[str]:
-    """Runs snakemake on the repository's Snakefile in `workdir`, with `config` added to the shipped one."""
-    extra = []
+def run_with_config(snakemake, workdir: Path, config: dict | None, *args: str):
+    """The repository's workflow in `workdir`, with `config` added to the shipped configuration."""
+    extra: list[str] = []
     if config is not None:
         config_path = workdir / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))
         extra = ["--configfile", str(config_path)]
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        *extra,
-        "--cores",
-        "1",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=300)
+    return snakemake(workdir, *extra, *args, timeout=300)
 
 
 def example_config() -> dict:
@@ -51,26 +36,26 @@ def example_config() -> dict:
     }
 
 
-def test_unknown_configuration_key_is_rejected_before_any_rule_runs(tmp_path: Path) -> None:
+def test_unknown_configuration_key_is_rejected_before_any_rule_runs(snakemake, tmp_path: Path) -> None:
     config = example_config()
     config["evaluations"]["mini"]["tiou_thresholds"] = "0.5"
-    result = run_snakemake(tmp_path, config, "--dry-run")
+    result = run_with_config(snakemake, tmp_path, config, "--dry-run")
     assert result.returncode != 0
     assert "tiou_thresholds" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
 
 
-def test_unknown_dataset_preset_is_rejected(tmp_path: Path) -> None:
+def test_unknown_dataset_preset_is_rejected(snakemake, tmp_path: Path) -> None:
     config = example_config()
     config["evaluations"]["mini"]["dataset"] = "kinetics"
-    result = run_snakemake(tmp_path, config, "--dry-run")
+    result = run_with_config(snakemake, tmp_path, config, "--dry-run")
     assert result.returncode != 0
     assert "kinetics" in result.stdout + result.stderr
 
 
 @pytest.mark.slow
-def test_evaluate_rule_writes_the_tad_eval_result(tmp_path: Path) -> None:
-    result = run_snakemake(tmp_path, example_config(), "results/eval/mini.json")
+def test_evaluate_rule_writes_the_tad_eval_result(snakemake, tmp_path: Path) -> None:
+    result = run_with_config(snakemake, tmp_path, example_config(), "results/eval/mini.json")
     assert result.returncode == 0, result.stderr
     written = json.loads((tmp_path / "results" / "eval" / "mini.json").read_text())
     subprocess.run(
@@ -96,14 +81,14 @@ def test_evaluate_rule_writes_the_tad_eval_result(tmp_path: Path) -> None:
 SOFTWARE_DEPLOYMENT_LINT = "Specify a conda environment or container for each rule."
 
 
-def test_workflow_has_no_lints_besides_software_deployment(tmp_path: Path) -> None:
+def test_workflow_has_no_lints_besides_software_deployment(snakemake, tmp_path: Path) -> None:
     """Rules run in the project's virtualenv, so the conda/container lint is the only expected one.
 
     Every line of the output must belong to a lint report (a "Lints for ..." heading, a "* finding" line
     or its indented explanation), so a workflow that fails to load cannot pass as one without lints.
     snakemake exits 1 when it reports lints and 0 when there are none.
     """
-    result = run_snakemake(tmp_path, None, "--lint")  # the workflow as shipped
+    result = run_with_config(snakemake, tmp_path, None, "--lint")  # the workflow as shipped
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if line.strip()]
     headings = [line for line in lines if line.startswith("Lints for ")]

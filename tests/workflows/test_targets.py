@@ -3,10 +3,7 @@ files, and a missing input stops the run, before anything is scheduled, with wha
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,23 +14,6 @@ CONFIG = REPO / "workflows" / "config"
 EXPERIMENTS = yaml.safe_load((CONFIG / "experiments.yaml").read_text())["experiments"]
 PATHS = yaml.safe_load((CONFIG / "paths.yaml").read_text())
 OFFICIAL = [name for name, entry in EXPERIMENTS.items() if entry["official"]]
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "1",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, timeout=600)
 
 
 def file_entries() -> list[dict]:
@@ -68,7 +48,9 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_every_experiment_and_released_model_is_a_planned_target(placeholder_root, tmp_path) -> None:
+def test_every_experiment_and_released_model_is_a_planned_target(
+    snakemake, placeholder_root, tmp_path
+) -> None:
     targets = [f"results/{name}.json" for name in EXPERIMENTS]
     targets += [f"results/{name}_released.json" for name in OFFICIAL if EXPERIMENTS[name]["released"]]
     result = snakemake(tmp_path, "-n", *targets, "--config", f"data_root={placeholder_root}")
@@ -89,7 +71,9 @@ def test_every_experiment_and_released_model_is_a_planned_target(placeholder_roo
     assert counts["convert_weights"] == len({entry["weights"] for entry in EXPERIMENTS.values()})
 
 
-def test_a_missing_input_names_the_file_what_it_is_where_it_comes_from_and_where_it_goes(tmp_path) -> None:
+def test_a_missing_input_names_the_file_what_it_is_where_it_comes_from_and_where_it_goes(
+    snakemake, tmp_path
+) -> None:
     empty = tmp_path / "empty_root"
     empty.mkdir()
     result = snakemake(tmp_path, "-n", "results/thumos_s768.json", "--config", f"data_root={empty}")
@@ -101,7 +85,7 @@ def test_a_missing_input_names_the_file_what_it_is_where_it_comes_from_and_where
     assert not (tmp_path / "results").exists() and not (tmp_path / "resources").exists()
 
 
-def test_a_row_without_a_released_model_says_so(placeholder_root, tmp_path) -> None:
+def test_a_row_without_a_released_model_says_so(snakemake, placeholder_root, tmp_path) -> None:
     override = tmp_path / "no_release.yaml"
     override.write_text(yaml.safe_dump({"experiments": {"thumos_s768": {"released": None}}}))
     result = snakemake(
@@ -120,7 +104,7 @@ def test_a_row_without_a_released_model_says_so(placeholder_root, tmp_path) -> N
     )
 
 
-def test_the_catalogue_is_checked_when_the_workflow_starts(tmp_path) -> None:
+def test_the_catalogue_is_checked_when_the_workflow_starts(snakemake, tmp_path) -> None:
     override = tmp_path / "bad.yaml"
     override.write_text(yaml.safe_dump({"experiments": {"thumos_s768": {"weights": "videomae_x"}}}))
     result = snakemake(tmp_path, "-n", "results/thumos_s768.json", "--configfile", str(override))

@@ -46,6 +46,7 @@ __all__ = [
     "ArrayFrames",
     "FrameSource",
     "extract_features",
+    "extract_to_file",
     # memory
     "MemoryPlan",
     "PeakMemoryMeter",
@@ -79,7 +80,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the same names for type checkers and editors (a test keeps them equal to __all__)
     from tad_backbone.adapters import TemporalAdapter
     from tad_backbone.config import ARCHITECTURES, VideoMAEConfig, adapter_hidden_dim, videomae_config
-    from tad_backbone.extract import ArrayFrames, FrameSource, extract_features
+    from tad_backbone.extract import ArrayFrames, FrameSource, extract_features, extract_to_file
     from tad_backbone.memory import (
         MemoryPlan,
         TrainerProfile,

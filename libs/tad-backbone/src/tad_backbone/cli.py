@@ -335,20 +335,16 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
 
-    from tad_backbone.extract import extract_features
+    from tad_backbone.extract import extract_to_file
     from tad_backbone.weights import load_backbone
-    from tad_eval.files import atomic_write
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     amp = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.amp]
     model = load_backbone(args.weights, mode=args.mode).to(device)
     frames = _open_frames(args.frames, model.config)
-    features = extract_features(model, frames, args.batch_chunks, args.length, amp)
-    with atomic_write(args.out, "wb") as handle:
-        np.save(handle, features.numpy().astype(np.float32))
+    features = extract_to_file(model, frames, args.out, args.batch_chunks, args.length, amp)
     print(
         f"{args.out}: features {tuple(features.shape)} from {frames.num_frames} frames ({model.config.mode})"
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,7 +35,7 @@ from tad_backbone.adapters import TemporalAdapter
 from tad_backbone.layers import resize_temporal, spatial_mean_pool
 from tad_backbone.videomae import VideoMAE
 
-__all__ = ["ArrayFrames", "FrameSource", "extract_features"]
+__all__ = ["ArrayFrames", "FrameSource", "extract_features", "extract_to_file"]
 
 Grid = tuple[int, int, int]
 
@@ -123,6 +124,23 @@ def extract_features(
         model.train(was_training)
     features = torch.cat(pooled, dim=-1)[..., : math.ceil(frames.num_frames / config.tubelet_size)]
     return resize_temporal(features, length)[0]
+
+
+def extract_to_file(
+    model: VideoMAE,
+    frames: FrameSource,
+    out: str | os.PathLike[str],
+    batch_chunks: int = 4,
+    length: int | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """:func:`extract_features` written atomically to ``out`` as a float32 ``[C, N]`` ``.npy``; returned."""
+    from tad_eval.files import atomic_write
+
+    features = extract_features(model, frames, batch_chunks, length, amp_dtype)
+    with atomic_write(out, "wb") as handle:
+        np.save(handle, features.numpy().astype(np.float32))
+    return features
 
 
 def _read_padded(frames: FrameSource, start: int, stop: int) -> torch.Tensor:

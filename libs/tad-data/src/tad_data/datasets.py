@@ -112,6 +112,20 @@ class SamplerConfig:
                 f"scale_factor {self.scale_factor}"
             )
 
+    def test_window(self, total_frames: int, start: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame indices and step mask of one test window: the whole video resized (``resize``), or
+        ``steps`` grid steps from step ``start`` (``sliding_window``, see `split_sliding_windows`)."""
+        if self.method == "resize":
+            return resize_window(total_frames, self.window_size, self.scale_factor)
+        return sliding_window(
+            total_frames,
+            start,
+            steps,
+            snippet_stride=self.snippet_stride,
+            scale_factor=self.scale_factor,
+            window_size=self.window_size,
+        )
+
 
 @dataclass(frozen=True)
 class EvalTransformConfig:
@@ -407,19 +421,11 @@ class TestDataset(_VideoDataset):
         video = self.videos[video_index]
         sampler = self.sampler_config
         reader, total, fps = self._open(video)
+        indices, mask = sampler.test_window(total, start, steps)
         if sampler.method == "resize":
-            indices, mask = resize_window(total, sampler.window_size, sampler.scale_factor)
             grid = self._time_grid(video, fps, start_frame=0)
             segments, labels = grid.seconds_to_grid(video.segments), video.labels
         else:
-            indices, mask = sliding_window(
-                total,
-                start,
-                steps,
-                snippet_stride=sampler.snippet_stride,
-                scale_factor=sampler.scale_factor,
-                window_size=sampler.window_size,
-            )
             grid = self._time_grid(video, fps, start_frame=start * sampler.snippet_stride)
             local = grid.seconds_to_grid(video.segments, floor_frames=self.dataset_config.floor_gt_frames)
             segments, labels = clip_segments_to_window(local, video.labels, steps, sampler.ioa_thresh)

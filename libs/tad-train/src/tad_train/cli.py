@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tad_backbone.cli import device_name
+
 __all__ = ["main"]
 
 _BAD_INPUT = 2
@@ -205,7 +207,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--img", type=_positive, default=160, help="short-side resize and centre crop")
     extract.add_argument("--length", type=_positive, help="interpolate to N steps (default ceil(frames / 2))")
     extract.add_argument("--batch-chunks", type=_positive, default=4, help="16-frame chunks per forward")
-    extract.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    extract.add_argument(
+        "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available)"
+    )
     extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
 
     detect = command(
@@ -521,24 +525,18 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
 
-    from tad_backbone import extract_features, load_backbone
-    from tad_eval import atomic_write
+    from tad_backbone import extract_to_file, load_backbone
     from tad_train.video import VideoFrames
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
     model = load_backbone(args.weights, mode=args.mode).to(device)
     if args.img < model.config.patch_size:
         raise ValueError(f"--img {args.img} is smaller than the model's {model.config.patch_size} px patch")
     frames = VideoFrames(args.video, args.img)
     amp = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.amp]
-    features = extract_features(model, frames, args.batch_chunks, args.length, amp)
-    with atomic_write(args.out, "wb") as handle:
-        np.save(handle, features.numpy().astype(np.float32))
+    features = extract_to_file(model, frames, args.out, args.batch_chunks, args.length, amp)
     print(
         f"{args.out}: features {tuple(features.shape)} from {frames.num_frames} frames ({model.config.mode})"
     )

@@ -42,8 +42,6 @@ from tad_data import (
     eval_transform,
     open_video,
     read_frames,
-    resize_window,
-    sliding_window,
     split_sliding_windows,
 )
 from tad_train.config import ClassifierConfig, ExperimentConfig
@@ -182,17 +180,7 @@ class VideoWindows(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         start, steps = self.windows[index]
         sampler, total = self.sampler, self.timeline.num_frames
-        if sampler.method == "resize":
-            positions, mask = resize_window(total, sampler.window_size, sampler.scale_factor)
-        else:
-            positions, mask = sliding_window(
-                total,
-                start,
-                steps,
-                snippet_stride=sampler.snippet_stride,
-                scale_factor=sampler.scale_factor,
-                window_size=sampler.window_size,
-            )
+        positions, mask = sampler.test_window(total, start, steps)
         return {
             "frames": self._decode(self.timeline.decoded(positions)),
             "mask": torch.from_numpy(mask),
