@@ -1,5 +1,6 @@
 """docs/own-videos.md runs as a new user would run it: its ```bash blocks, in order, in one shell, in a fresh
-folder beside the repository's libs/, workflows/, Snakefile, profiles/ and scripts/; the outputs it shows are what the commands print.
+folder beside the repository's libs/, workflows/, Snakefile, profiles/ and scripts/; the outputs it shows
+are what the commands print.
 
 A block whose first line is ``# not run: REASON`` (a GPU, the official recipes, the workflow) is not run;
 the tad-* subcommands it names must still exist.

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """`snakemake --snakefile REPO/Snakefile --directory WORKDIR --cores 1 ARGS...`, this venv first on PATH."""
+    """`snakemake --snakefile REPO/Snakefile --directory WORKDIR --cores 1 ARGS...` (this venv on PATH)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     command = [
         sys.executable,

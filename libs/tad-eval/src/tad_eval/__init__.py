@@ -3,8 +3,8 @@
 Importing this package never imports torch or matplotlib (plots live in :mod:`tad_eval.plot`).
 """
 
-from tad_eval.datasets import DATASETS, canonical_dataset
 from tad_eval.checkpoints import StateMismatch, state_mismatches, strip_ddp_prefix, unwrap_state
+from tad_eval.datasets import DATASETS, canonical_dataset
 from tad_eval.detection import DetectionResult, average_precision, check_thresholds, evaluate_detection
 from tad_eval.diagnose import CHARACTERISTIC_SCALES, Diagnosis, diagnose_detection
 from tad_eval.errors import InputError
