@@ -34,7 +34,7 @@ CLOSURE = {
     "tad-eval": {"tad-eval"},
     "tad-data": {"tad-eval", "tad-data"},
     "tad-head": {"tad-eval", "tad-head"},
-    "tad-backbone": {"tad-eval", "tad-data", "tad-backbone"},
+    "tad-backbone": {"tad-eval", "tad-backbone"},
     "tad-train": {"tad-eval", "tad-data", "tad-head", "tad-backbone", "tad-train"},
 }
 
@@ -205,9 +205,9 @@ def impostor_wheel(folder: Path, name: str, version: str) -> Path:
 
 
 def test_the_constraints_file_keeps_a_same_named_package_out(wheelhouse: Path, tmp_path: Path) -> None:
-    """Another index that serves `tad-eval 0.1.99` wins over the wheelhouse unless constraints.txt pins it."""
+    """Another index serving a newer `tad-eval 99.0` wins over the wheelhouse unless constraints.txt pins it."""
     python = fresh_environment(tmp_path, numpy_only=True)
-    elsewhere = impostor_wheel(tmp_path / "elsewhere", "tad-eval", "0.1.99").parent
+    elsewhere = impostor_wheel(tmp_path / "elsewhere", "tad-eval", "99.0").parent
 
     def chosen(*args: str | Path) -> dict[str, str]:
         common = ["install", "--dry-run", "-q", "--report", "-", "--no-index", "--find-links", wheelhouse]
@@ -216,6 +216,6 @@ def test_the_constraints_file_keeps_a_same_named_package_out(wheelhouse: Path, t
         )
         return {item["metadata"]["name"]: item["download_info"]["url"] for item in report["install"]}
 
-    assert chosen("tad-eval")["tad-eval"].endswith("tad_eval-0.1.99-py3-none-any.whl")
+    assert chosen("tad-eval")["tad-eval"].endswith("tad_eval-99.0-py3-none-any.whl")
     guarded = chosen("-c", wheelhouse / "constraints.txt", "tad-eval")
     assert guarded["tad-eval"] == (next(wheelhouse.glob("tad_eval-*.whl"))).as_uri()

@@ -280,6 +280,11 @@ def test_frozen_mode_builds_no_graph_and_ignores_train(tiny_config, random_video
     assert model.param_groups(1e-4, 0.05) == []
 
 
+def test_a_freshly_built_frozen_backbone_already_evaluates(tiny_config) -> None:
+    assert not any(m.training for m in VideoMAE(tiny_config(mode="frozen", drop_path_rate=0.5)).modules())
+    assert VideoMAE(tiny_config(mode="adapter")).training
+
+
 def test_adapter_mode_keeps_drop_path_active_in_frozen_blocks(tiny_config, random_video) -> None:
     model = VideoMAE(tiny_config(mode="adapter", drop_path_rate=0.5))
     video = random_video(batch=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,8 @@ from tad_head import Detections, NMSConfig, PostProcessConfig
 from tad_train import AGNOSTIC_LABEL, WindowCandidates, video_results
 
 FPS, STRIDE = 10.0, 4
+# The console scripts of the interpreter running the tests (PATH may not hold its venv).
+BIN = Path(sys.executable).parent
 NO_DECAY = PostProcessConfig(nms=NMSConfig("hard", iou_threshold=0.99, max_seg_num=100))
 
 
@@ -104,7 +107,7 @@ def test_predictions_are_accepted_by_tad_eval(tiny_yaml, synthetic_root, trained
     assert set(json.loads(out.read_text())["results"]) == validation
     evaluated = subprocess.run(
         [
-            "tad-eval",
+            str(BIN / "tad-eval"),
             "--gt",
             str(synthetic_root / "annotations.json"),
             "--pred",
@@ -150,7 +153,7 @@ def test_class_agnostic_raw_output_is_accepted_by_tad_head_fuse(
     )
     fused = subprocess.run(
         [
-            "tad-head",
+            str(BIN / "tad-head"),
             "fuse",
             "--pred",
             str(raw),

@@ -21,7 +21,8 @@ def run_with_config(snakemake, workdir: Path, config: dict | None, *args: str):
         config_path = workdir / "config.yaml"
         config_path.write_text(yaml.safe_dump(config))
         extra = ["--configfile", str(config_path)]
-    return snakemake(workdir, *extra, *args, timeout=300)
+    # Targets first: --configfile takes every value up to the next option.
+    return snakemake(workdir, *args, *extra, timeout=300)
 
 
 def example_config() -> dict:

@@ -138,6 +138,8 @@ class VideoMAE(nn.Module):
             if isinstance(module, TemporalAdapter):
                 module.reset_parameters()
         self._freeze()
+        # A module starts in training mode; a frozen backbone must evaluate from the start too.
+        self.train()
 
     def _freeze(self) -> None:
         """Mark what trains: everything (full), adapters only (adapter/side) or nothing (frozen)."""
