@@ -47,6 +47,16 @@ examples:
 """
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--gt` and `--pred`, read the same way by every tad-eval command."""
+    parser.add_argument(
+        "--gt", required=True, help="ground truth: ActivityNet-layout JSON, or THUMOS14 txt folder/file"
+    )
+    parser.add_argument(
+        "--pred", required=True, help='predictions: JSON {"results": ...} or CSV video,start,end,label,score'
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tad-eval",
@@ -55,12 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tad-eval {__version__}")
-    parser.add_argument(
-        "--gt", required=True, help="ground truth: ActivityNet-layout JSON, or THUMOS14 txt folder/file"
-    )
-    parser.add_argument(
-        "--pred", required=True, help='predictions: JSON {"results": ...} or CSV video,start,end,label,score'
-    )
+    add_input_arguments(parser)
     parser.add_argument(
         "--dataset",
         required=True,

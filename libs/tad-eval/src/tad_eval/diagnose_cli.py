@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tad_eval.cli import _BAD_INPUT, _load_truth
+from tad_eval.cli import _BAD_INPUT, _load_truth, add_input_arguments
 from tad_eval.datasets import dataset_argument
 from tad_eval.detection import check_thresholds
 from tad_eval.diagnose import (
@@ -59,12 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--gt", required=True, help="ground truth: ActivityNet-layout JSON, or THUMOS14 txt folder/file"
-    )
-    parser.add_argument(
-        "--pred", required=True, help='predictions: JSON {"results": ...} or CSV video,start,end,label,score'
-    )
+    add_input_arguments(parser)
     parser.add_argument(
         "--dataset",
         required=True,
