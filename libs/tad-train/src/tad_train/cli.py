@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tad_backbone.cli import device_name
+from tad_backbone.cli import device_name, positive_int
 
 __all__ = ["main"]
 
@@ -155,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, help="the result JSON to write")
 
     plan = command("plan", "the memory planner's peak per GPU for an experiment (tad-backbone plan)")
-    plan.add_argument("--gpus", type=_positive, default=1, help="processes the global batch is split over")
+    plan.add_argument("--gpus", type=positive_int, default=1, help="processes the global batch is split over")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     from tad_train.pretrain import PretrainConfig
 
@@ -174,23 +174,26 @@ def _parser() -> argparse.ArgumentParser:
         "--arch", default=defaults.arch, help=f"tad-backbone architecture ({defaults.arch})"
     )
     pretrain.add_argument(
-        "--frames", type=_positive, default=defaults.frames, help=f"frames per clip ({defaults.frames})"
+        "--frames", type=positive_int, default=defaults.frames, help=f"frames per clip ({defaults.frames})"
     )
     pretrain.add_argument(
         "--frame-stride",
-        type=_positive,
+        type=positive_int,
         default=defaults.frame_stride,
         help=f"raw frames between clip frames ({defaults.frame_stride})",
     )
     pretrain.add_argument(
-        "--img", type=_positive, default=defaults.img, help=f"crop side ({defaults.img} px)"
+        "--img", type=positive_int, default=defaults.img, help=f"crop side ({defaults.img} px)"
     )
     pretrain.add_argument(
-        "--epochs", type=_positive, default=defaults.epochs, help=f"passes over the clips ({defaults.epochs})"
+        "--epochs",
+        type=positive_int,
+        default=defaults.epochs,
+        help=f"passes over the clips ({defaults.epochs})",
     )
     pretrain.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
         default=defaults.batch_size,
         help=f"clips per step ({defaults.batch_size})",
     )
@@ -204,9 +207,11 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--weights", type=Path, required=True, help="converted .safetensors (tad-backbone)")
     extract.add_argument("--out", type=Path, required=True, help="output .npy")
     extract.add_argument("--mode", choices=("frozen", "adapter", "side"), help="default: the weights' own")
-    extract.add_argument("--img", type=_positive, default=160, help="short-side resize and centre crop")
-    extract.add_argument("--length", type=_positive, help="interpolate to N steps (default ceil(frames / 2))")
-    extract.add_argument("--batch-chunks", type=_positive, default=4, help="16-frame chunks per forward")
+    extract.add_argument("--img", type=positive_int, default=160, help="short-side resize and centre crop")
+    extract.add_argument(
+        "--length", type=positive_int, help="interpolate to N steps (default ceil(frames / 2))"
+    )
+    extract.add_argument("--batch-chunks", type=positive_int, default=4, help="16-frame chunks per forward")
     extract.add_argument(
         "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available)"
     )
@@ -228,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--out", type=Path, required=True, help="folder for <name>.json and <name>.png")
     detect.add_argument("--threshold", type=_score, default=0.3, help="lowest score kept (default 0.3)")
     detect.add_argument(
-        "--top", type=_positive, default=50, help="most detections kept per video (default 50)"
+        "--top", type=positive_int, default=50, help="most detections kept per video (default 50)"
     )
     detect.add_argument(
         "--classifier",
@@ -262,7 +267,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument(
         "--gpu-mem", type=_gib, metavar="GIB", help="memory of one GPU: the planner chooses the batch size"
     )
-    new.add_argument("--gpus", type=_positive, default=1, help="GPUs to train on (default 1)")
+    new.add_argument("--gpus", type=positive_int, default=1, help="GPUs to train on (default 1)")
     new.add_argument(
         "--set",
         dest="overrides",
@@ -272,16 +277,6 @@ def _parser() -> argparse.ArgumentParser:
         help="override a value of the result, e.g. --set schedule.max_epochs=20 (repeatable)",
     )
     return parser
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _gib(text: str) -> float:
