@@ -53,6 +53,8 @@ def test_a_resolved_file_reads_back_to_the_same_configuration(tiny_config, tmp_p
     again = load_config(path)
     assert dataclasses.replace(again, source=config.source) == config
     assert config_hash(again) == config_hash(config)
+    # `plan` and `new-experiment` pass a fallback class count; the file's own count wins.
+    assert load_config(path, num_classes=1).head.num_classes == config.head.num_classes == 3
 
 
 def test_a_derived_length_that_disagrees_is_refused(tiny_config, tmp_path) -> None:

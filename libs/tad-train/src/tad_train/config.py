@@ -301,8 +301,8 @@ def load_config(
     Args:
         path: the experiment YAML file.
         overrides: ``section.field=value`` strings (values parsed as YAML).
-        num_classes: the head's class count when known; None reads it from the class list unless the file
-            states ``head.num_classes``.
+        num_classes: the head's class count where the file does not state ``head.num_classes`` (a resolved
+            ``config.yaml`` does); None reads it from the class list.
 
     Raises:
         InputError: naming the file, the dotted field and the value, for any unknown key, wrong type,
@@ -441,11 +441,10 @@ def resolve_config(
     backbone = _backbone(sections["backbone"], source)
 
     head_raw = sections["head"]
-    if num_classes is None:
-        if "num_classes" in head_raw:
-            num_classes = _convert(head_raw["num_classes"], int, "head.num_classes", source)
-        else:
-            num_classes = 1 if data.class_agnostic else len(read_classes(data))
+    if "num_classes" in head_raw:
+        num_classes = _convert(head_raw["num_classes"], int, "head.num_classes", source)
+    elif num_classes is None:
+        num_classes = 1 if data.class_agnostic else len(read_classes(data))
     preset = detector_preset(dataset, in_channels=backbone.model.embed_dim, num_classes=num_classes)
     _check_window(window, backbone.model, source)
     projection = _projection(
