@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import av  # noqa: F401 - before anything imports decord: decord loaded first breaks av's VP9 encoder
 import pytest
 
 # Helpers shared by several libraries' tests (e.g. official_layouts.py) import as top-level modules.

@@ -123,9 +123,7 @@ def test_predictions_are_accepted_by_tad_eval(tiny_yaml, synthetic_root, trained
 
 
 @pytest.mark.slow
-def test_class_agnostic_raw_output_is_accepted_by_tad_head_fuse(
-    tiny_yaml, synthetic_root, trained_tiny, tmp_path
-) -> None:
+def test_class_agnostic_raw_output_is_accepted_by_tad_head_fuse(tiny_yaml, synthetic_root, tmp_path) -> None:
     # The trained 3-class weights do not fit a 1-class head: train-free, a random agnostic model will do.
     from tad_train import build_model, load_config, write_checkpoint
 

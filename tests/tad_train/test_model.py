@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from official_layouts import make_official_checkpoint, opentad_detector_state
-from tad_backbone import convert_checkpoint, load_backbone
+from tad_backbone import convert_checkpoint, load_backbone, read_checkpoint
 from tad_eval import InputError
 from tad_head import (
     ActionFormer,
@@ -18,7 +23,7 @@ from tad_head import (
     make_points,
     pad_to_valid_length,
 )
-from tad_train import build_model, convert_opentad_checkpoint
+from tad_train import build_model, config_hash, convert_opentad_checkpoint, load_config
 
 
 def _batch(config, batch: int = 2, seed: int = 0) -> dict:
@@ -82,11 +87,17 @@ def test_predict_gives_candidates_of_valid_steps_only(tiny_config) -> None:
     batch = _batch(config)
     candidates = model.predict(batch, config.postprocess)
     assert len(candidates) == 2
-    # Window 2 has 20 valid steps: no candidate may start from a padded point (positions >= 20 at level 0).
-    assert candidates[1].segments.shape[1] == 2 and candidates[1].labels.max() < 3
+    # Untrained, every class score is about the head's prior (0.01), above the selection threshold, so each
+    # valid point gives one candidate per class and a padded point none. Window 2 has 20 valid steps: 20,
+    # 10, 5, 3, 2, 1 points over the six levels; window 1 all 32, 16, 8, 4, 2, 1.
+    assert config.postprocess.pre_nms_thresh < 0.005 and config.head.num_classes == 3
+    valid_points = [32 + 16 + 8 + 4 + 2 + 1, 20 + 10 + 5 + 3 + 2 + 1]
+    assert [len(c.scores) for c in candidates] == [3 * count for count in valid_points]
     streamed = model.predict(batch, config.postprocess, chunk_batch=1)
     for whole, stream in zip(candidates, streamed, strict=True):
         torch.testing.assert_close(stream.scores, whole.scores, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(stream.segments, whole.segments, atol=1e-4, rtol=1e-4)
+        assert torch.equal(stream.labels, whole.labels)
 
 
 def _released(config, seed: int = 0) -> dict:
@@ -150,3 +161,42 @@ def test_a_checkpoint_of_another_architecture_names_the_key_and_shapes(tiny_conf
         InputError, match=r"narrow.pth: blocks.0.mlp.fc1.weight: shape \[192, 96\] in the weights"
     ):
         convert_opentad_checkpoint(narrow, model, "narrow.pth")
+
+
+@pytest.mark.slow
+def test_import_opentad_writes_what_infer_reads(tiny_yaml, synthetic_root, tmp_path) -> None:
+    overrides = [f"data.root={synthetic_root}", "backbone.drop_path_rate=0.0", "projection.path_pdrop=0.1"]
+    config = load_config(tiny_yaml, overrides)
+    released = _released(config)
+    torch.save(released, tmp_path / "released.pth")
+    settings = [part for override in overrides for part in ("--set", override)]
+    out = tmp_path / "imported"
+    command = [sys.executable, "-m", "tad_train"]
+    source = tmp_path / "released.pth"
+    imported = subprocess.run(
+        [*command, "import-opentad", source, "--config", tiny_yaml, *settings, "--out", out],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.returncode == 0, imported.stderr
+
+    saved = read_checkpoint(out / "checkpoint.pt")
+    expected = convert_opentad_checkpoint(released, build_model(config, pretrained=False)).state_dict
+    assert saved["model"].keys() == expected.keys()
+    assert all(torch.equal(saved["model"][key], value) for key, value in expected.items())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["checkpoint_sha256"] == hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest()
+    assert summary["source"]["container"] == "state_dict_ema" and len(summary["unused_keys"]) == 2
+    assert config_hash(load_config(out / "config.yaml")) == summary["config_hash"] == config_hash(config)
+
+    predictions = tmp_path / "predictions.json"
+    checkpoint = out / "checkpoint.pt"
+    inferred = subprocess.run(
+        [*command, "infer", tiny_yaml, *settings, "--checkpoint", checkpoint, "--out", predictions],
+        capture_output=True,
+        text=True,
+    )
+    assert inferred.returncode == 0, inferred.stderr
+    database = json.loads((synthetic_root / "annotations.json").read_text())["database"]
+    validation = {video for video, entry in database.items() if entry["subset"] == "validation"}
+    assert set(json.loads(predictions.read_text())["results"]) == validation

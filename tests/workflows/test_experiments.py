@@ -242,10 +242,7 @@ def data_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def resolve(name: str, data_roots: dict[str, Path]) -> ExperimentConfig:
     entry = CATALOGUE[name]
-    path = EXPERIMENTS_DIR / entry["config"]
-    if not path.is_file() and entry["official"] is None:
-        pytest.skip(f"{entry['config']} is written with the demo (another branch), not yet merged here")
-    return load_config(path, [f"data.root={data_roots[entry['data']]}"])
+    return load_config(EXPERIMENTS_DIR / entry["config"], [f"data.root={data_roots[entry['data']]}"])
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
