@@ -195,15 +195,18 @@ def test_the_command_prints_every_problem_and_exits_2_then_repairs(
     [
         ([], "--dataset csv needs --videos DIR"),
         (["--videos", "{videos}", "--blocked", "x.json"], "--blocked does not apply to --dataset csv"),
+        (["--videos", "{videos}", "--task", "verb"], "--task does not apply to --dataset csv"),
     ],
 )
-def test_the_csv_format_needs_the_videos(
+def test_the_csv_format_needs_the_videos_and_refuses_official_options(
     videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
 ) -> None:
     labels = write_csv(tmp_path, *CLEAN)
     argv = ["convert", "--dataset", "csv", "--src", str(labels), "--out", str(tmp_path / "anno.json")]
     assert main(argv + [item.format(videos=videos) for item in extra]) == 2
-    assert message in capsys.readouterr().err
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 1 and errors[0].startswith("tad-data: error: ") and message in errors[0]
+    assert not (tmp_path / "anno.json").exists()
 
 
 def test_repair_and_seed_belong_to_the_csv_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -121,6 +121,26 @@ def test_bad_input_exits_2_with_the_tad_eval_message(tmp_path, anet_gt, pred_pay
     assert_bad_input(result, *fragments)
 
 
+@pytest.mark.parametrize(
+    ("videos", "fragments"),
+    [
+        ({}, ["pred.json: results: no predictions: nothing to evaluate"]),
+        ({"v_abc": [(0, 10, "A", 0.9)]},
+         ["no prediction is on a ground-truth video: 1 predictions on 1 videos (e.g. 'v_abc')",
+          "subset 'validation' (e.g. 'abc', 'def')"]),
+    ],
+)  # fmt: skip
+def test_no_prediction_on_a_ground_truth_video_exits_2_as_in_tad_eval(
+    tmp_path, anet_gt, pred_json, videos, fragments
+):
+    """Not a report of zeros: the tad-eval command's check and message."""
+    gt = anet_gt({"abc": [(0, 10, "A")], "def": [(0, 10, "A")]})
+    out = tmp_path / "report.json"
+    result = diagnose("--gt", gt, "--pred", pred_json(videos), "--dataset", "anet", "--out", out)
+    assert_bad_input(result, *fragments)
+    assert result.stdout == "" and not out.exists()
+
+
 def test_help_ends_with_examples_and_the_plain_command_still_works():
     result = diagnose("--help")
     assert result.returncode == 0 and "--plot" in result.stdout

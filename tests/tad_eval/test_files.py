@@ -102,6 +102,71 @@ def test_only_abandoned_temporaries_of_the_own_pattern_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".r.json.0.tmp", "r.json", *others])
 
 
+_WINDOWS_LIKE = """
+import os, sys
+# What Windows lacks: fcntl, os.fchmod (chmod by descriptor), O_CLOEXEC; and it renames or removes no
+# file that is still open.
+sys.modules["fcntl"] = None  # import fcntl raises ImportError
+del os.fchmod, os.O_CLOEXEC
+os.supports_fd.discard(os.chmod)
+open_paths, real_open, real_close = {}, os.open, os.close
+real_replace, real_unlink = os.replace, os.unlink
+
+def tracked_open(path, flags, mode=0o777):
+    descriptor = real_open(path, flags, mode)
+    open_paths[descriptor] = os.fspath(path)
+    return descriptor
+
+def tracked_close(descriptor):
+    open_paths.pop(descriptor, None)
+    real_close(descriptor)
+
+def refuse_if_open(real):
+    def call(path, *args):
+        if os.fspath(path) in open_paths.values():
+            raise PermissionError(13, "The process cannot access the file", path)
+        return real(path, *args)
+    return call
+
+os.open, os.close = tracked_open, tracked_close
+os.replace, os.unlink = refuse_if_open(real_replace), refuse_if_open(real_unlink)
+
+import tad_eval, tad_eval.cli
+from tad_eval.files import atomic_write, atomic_write_all
+folder = sys.argv[1]
+with atomic_write(os.path.join(folder, "r.json")) as handle:
+    handle.write("whole")
+try:
+    with atomic_write(os.path.join(folder, "r.json")) as handle:
+        handle.write("half")
+        raise RuntimeError("interrupted")
+except RuntimeError:
+    pass
+with atomic_write_all([os.path.join(folder, "anno.json"), os.path.join(folder, "anno.classes.txt")]) as pair:
+    pair[0].write("{}")
+    pair[1].write("A\\n")
+print("open descriptors:", len(open_paths))
+"""
+
+
+def test_atomic_write_works_without_fcntl_and_fchmod(tmp_path):
+    """As on Windows: ``import tad_eval`` works and writes are atomic, unlocked; a left-over temporary
+    (which no lock can show to be abandoned) is kept and the next name is used."""
+    (tmp_path / ".r.json.0.tmp").write_text("left over")
+    result = subprocess.run(
+        [sys.executable, "-c", _WINDOWS_LIKE, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "open descriptors: 0\n"
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == [".r.json.0.tmp", "anno.classes.txt", "anno.json", "r.json"]
+    assert (tmp_path / "r.json").read_text() == "whole"
+    assert (tmp_path / "anno.classes.txt").read_text() == "A\n"
+    assert (tmp_path / ".r.json.0.tmp").read_text() == "left over"
+    (tmp_path / "plain.json").write_text("{}")
+    assert os.stat(tmp_path / "r.json").st_mode == os.stat(tmp_path / "plain.json").st_mode
+
+
 def test_atomic_write_all_writes_every_file_or_none(tmp_path):
     pair = [tmp_path / "anno.json", tmp_path / "anno.classes.txt"]
     with atomic_write_all(pair) as (annotations, classes):

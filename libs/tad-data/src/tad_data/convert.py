@@ -143,6 +143,10 @@ def _convert_labels(args: argparse.Namespace):  # noqa: ANN202 - Conversion | No
         ),
         (f"--dataset {args.dataset} takes one --src file, got {len(args.src)}", len(args.src) != 1),
         (f"--blocked does not apply to --dataset {args.dataset} (leave the rows out)", args.blocked),
+        (
+            f"--task does not apply to --dataset {args.dataset} (its labels are one task: one output)",
+            args.task is not None,
+        ),
     ):
         if wrong:
             print(f"tad-data: error: {problem}", file=sys.stderr)

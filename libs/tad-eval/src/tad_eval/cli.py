@@ -156,7 +156,7 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError("--tiou", repr(args.tiou), str(error)) from None
     truth = _load_truth(args, preset)
     predictions = load_predictions(args.pred)
-    _require_predictions_on_truth(args.pred, predictions, truth)
+    require_predictions_on_truth(args.pred, predictions, truth)
     result = evaluate_detection(truth, predictions, thresholds)
     recall = topk_recall(truth, predictions, thresholds, preset.top_k) if preset.top_k else None
     proposals = evaluate_proposals(truth, predictions) if args.proposals else None
@@ -172,9 +172,10 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_predictions_on_truth(source: str, predictions: Predictions, truth: GroundTruth) -> None:
+def require_predictions_on_truth(source: str, predictions: Predictions, truth: GroundTruth) -> None:
     """An empty prediction file, or one with no prediction on a ground-truth video, is a mistake (a wrong
-    file, subset or video-id spelling), not a result of 0 mAP."""
+    file, subset or video-id spelling), not a result of 0 mAP; ``tad-eval`` and ``tad-eval diagnose``
+    both refuse it with an :class:`InputError` naming ``source``."""
     if len(predictions) == 0:
         raise InputError(source, "results", "no predictions: nothing to evaluate")
     truth_videos = set(truth.videos)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tad_eval.cli import _BAD_INPUT, _load_truth, add_input_arguments
+from tad_eval.cli import _BAD_INPUT, _load_truth, add_input_arguments, require_predictions_on_truth
 from tad_eval.datasets import dataset_argument
 from tad_eval.detection import check_thresholds
 from tad_eval.diagnose import (
@@ -93,6 +93,7 @@ def run_diagnose(argv: Sequence[str]) -> int:
         raise InputError("--tiou", repr(args.tiou), str(error)) from None
     truth = _load_truth(args, PRESETS[args.dataset])
     predictions = load_predictions(args.pred)
+    require_predictions_on_truth(args.pred, predictions, truth)
     diagnosis = diagnose_detection(truth, predictions, args.dataset, thresholds)
     for warning in diagnosis.warnings:
         print(f"tad-eval: warning: {warning}", file=sys.stderr)

@@ -10,7 +10,8 @@ a file.
 
 A temporary is locked (``flock``) by its writer until the rename, and the lock dies with the
 process, so a temporary left by a killed write is recognised: the next write to the same target
-removes it. Only names of exactly that pattern whose lock is free are ever removed.
+removes it. Only names of exactly that pattern whose lock is free are ever removed. Where there is no
+``fcntl`` (Windows), writes are just as atomic but unlocked, and a left-over temporary stays.
 
 Input: JSON and text files are read with errors turned into :class:`~tad_eval.errors.InputError`
 naming the file, so every caller reports bad input the same way.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import gc
 import json
 import os
@@ -28,6 +28,11 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from tad_eval.errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # Windows: without flock a dead writer's temporary cannot be told from a live one's,
+    fcntl = None  # so temporaries are neither locked nor cleaned up (tad-eval is used there on its own)
 
 __all__ = ["atomic_write", "atomic_write_all", "gc_paused", "read_json", "read_text"]
 
@@ -85,7 +90,7 @@ def atomic_write_all(
     targets = [os.fspath(path).rstrip("/") or os.fspath(path) for path in paths]  # out/ means out
     if len(set(targets)) != len(targets):
         raise ValueError(f"atomic_write_all: a path is given twice: {targets}")
-    opened: list[tuple[int, str, str]] = []  # (locked descriptor, temporary, target), not yet renamed
+    opened: list[tuple[int | None, str, str]] = []  # (descriptor, temporary, target), not yet renamed
     handles: list[IO[Any]] = []
     text_encoding = None if "b" in mode else encoding
     target = ", ".join(targets)  # what an error names: the target at hand, else all of them
@@ -98,10 +103,13 @@ def atomic_write_all(
         target = ", ".join(targets)
         yield handles
         for index, handle in enumerate(handles):
-            descriptor, _, target = opened[index]
+            descriptor, temporary, target = opened[index]
             handle.close()  # flushes; the descriptor stays open and keeps the lock until the rename
             os.fsync(descriptor)
-            os.fchmod(descriptor, 0o666 & ~_UMASK)
+            _make_public(descriptor, temporary)
+            if fcntl is None:  # no lock to keep, and Windows renames or removes no open file
+                os.close(descriptor)
+                opened[index] = (None, temporary, target)
         for _, _, target in opened:  # a folder in the way is what makes a rename fail: check them all first
             if os.path.isdir(target):
                 raise IsADirectoryError(errno.EISDIR, "Is a directory", target)
@@ -109,7 +117,7 @@ def atomic_write_all(
             descriptor, temporary, target = opened[0]
             os.replace(temporary, target)
             opened.pop(0)
-            os.close(descriptor)
+            _close(descriptor)
     except OSError as error:
         temporaries = {temporary for _, temporary, _ in opened}
         if error.filename is not None and error.filename not in temporaries:
@@ -120,9 +128,22 @@ def atomic_write_all(
             with contextlib.suppress(OSError):
                 handle.close()
         for descriptor, temporary, _ in opened:
+            if fcntl is None:
+                _close(descriptor)
+                descriptor = None
             with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            os.close(descriptor)
+                os.unlink(temporary)  # then release the lock: no other writer's file of that name is removed
+            _close(descriptor)
+
+
+def _make_public(descriptor: int, temporary: str) -> None:
+    """Give the temporary the permissions of a plain ``open`` (by descriptor where the system can)."""
+    os.chmod(descriptor if os.chmod in os.supports_fd else temporary, 0o666 & ~_UMASK)
+
+
+def _close(descriptor: int | None) -> None:
+    if descriptor is not None:
+        os.close(descriptor)
 
 
 def _create_parent(target: str) -> None:
@@ -147,8 +168,8 @@ def _open_temporary(target: str) -> tuple[int, str]:
     slot = 0
     while True:
         temporary = os.path.join(folder, f".{name}.{slot}.tmp")
-        try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:  # os.open's descriptors are never inherited (PEP 446): no O_CLOEXEC, which Windows lacks
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             if not _remove_if_abandoned(temporary):
                 slot += 1
@@ -163,7 +184,9 @@ def _open_temporary(target: str) -> tuple[int, str]:
 
 
 def _lock(descriptor: int) -> bool:
-    """Take the exclusive lock without waiting; True also where the filesystem has no locks."""
+    """Take the exclusive lock without waiting; True also where the filesystem or system has no locks."""
+    if fcntl is None:
+        return True
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -175,8 +198,10 @@ def _lock(descriptor: int) -> bool:
 
 def _remove_if_abandoned(temporary: str) -> bool:
     """Remove ``temporary`` if no live writer holds its lock; True when the name is free again."""
+    if fcntl is None:
+        return False
     try:  # read-write: network filesystems emulate flock with write locks
-        descriptor = os.open(temporary, os.O_RDWR | os.O_CLOEXEC)
+        descriptor = os.open(temporary, os.O_RDWR)
     except FileNotFoundError:
         return not os.path.lexists(temporary)  # gone; or a dangling link, which is not ours to remove
     except OSError:

@@ -1,9 +1,8 @@
-"""Numerical tables shared by the model libraries, computed once in numpy so each library owns no copy.
+"""Numerical tables for the model libraries, computed in numpy (tad-eval stays free of torch).
 
-tad-backbone (the ViT's position table) and tad-head (ActionFormer's absolute position encoding) both
-need the sinusoid table of "Attention is all you need"; tad-eval is the one library both depend on, and
-it stays free of torch, so the table is a float64 numpy array here and each library rounds it to its
-own float32 tensor.
+tad-head rounds :func:`sinusoid_table` to float32 for ActionFormer's absolute position encoding.
+tad-backbone computes its ViT table in torch as mmaction2 does instead: torch's and numpy's ``sin`` /
+``pow`` differ in the last float64 bit now and then, which moves 1-2 float32 values of its tables.
 """
 
 from __future__ import annotations

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-from tad_eval.numerics import sinusoid_table
 
 __all__ = ["resample_position_table", "sinusoid_position_table"]
 
@@ -14,18 +11,22 @@ __all__ = ["resample_position_table", "sinusoid_position_table"]
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:
     """The ``[1, num_positions, dim]`` float32 sinusoid table of "Attention is all you need".
 
-    The float64 table of :func:`tad_eval.numerics.sinusoid_table` (mmaction2's formula: channel ``j`` of
-    position ``p`` is ``sin(p * 10000^(-2*(j//2)/dim))`` for even ``j``, ``cos`` for odd ``j``) rounded
-    once to float32, as mmaction2 and VideoMAE do. mmaction2 computes it with torch, whose vectorised
-    ``sin``/``pow`` differ from numpy's in the last float64 bit now and then; where such a value lies on a
-    float32 rounding midpoint the two tables differ by one float32 step (1 value of the S and B tables,
-    2 of g's, none of L's and H's). Checkpoints that store the table (mmaction2, OpenTAD) keep their own.
+    Channel ``j`` of position ``p`` is ``sin(p * 10000^(-2*(j//2)/dim))`` for even ``j`` and ``cos`` of the
+    same angle for odd ``j``. It is computed as mmaction2's ``get_sinusoid_encoding`` computes it (torch,
+    float64, the position times the inverse frequency) and rounded once to float32, so it equals the
+    table mmaction2 builds (and stores as ``pos_embed`` in its and OpenTAD's checkpoints) bit for bit.
+    tad-eval's numpy table differs from it by one float32 step in 1-2 values of the S, B and g tables.
 
     Args:
         num_positions: number of token positions (``8 * grid * grid`` for one VideoMAE chunk).
         dim: embedding width.
     """
-    return torch.as_tensor(sinusoid_table(num_positions, dim).astype(np.float32))[None]
+    # mmaction2's torch arithmetic, not tad_eval's numpy sinusoid_table: their sin/pow round differently.
+    channel = torch.arange(dim, dtype=torch.float64)
+    inverse_frequency = torch.pow(10000.0, -(channel - channel % 2) / dim)
+    angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * inverse_frequency[None, :]
+    table = torch.where(channel % 2 == 0, torch.sin(angles), torch.cos(angles))
+    return table.to(torch.float32)[None]
 
 
 def resample_position_table(table: torch.Tensor, source_grid: int, size: tuple[int, int]) -> torch.Tensor:
