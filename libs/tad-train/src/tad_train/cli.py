@@ -1,6 +1,8 @@
 """The ``tad-train`` command: train, infer, import released OpenTAD models, show configurations, extract.
 
-Every subcommand reads an experiment file (``--set section.field=value`` overrides it); bad input exits
+``train``, ``infer``, ``import-opentad``, ``config``, ``plan`` and ``detect`` read an experiment file
+(``--set section.field=value`` overrides it); ``report``, ``pretrain``, ``extract`` and ``new-experiment``
+take their inputs as options (``new-experiment`` writes an experiment file from a recipe). Bad input exits
 with status 2 and one line naming the file, the field and the value. ``train`` and ``infer`` also run under
 ``torchrun --nproc_per_node=N -m tad_train ...``.
 """
@@ -132,7 +134,9 @@ def _parser() -> argparse.ArgumentParser:
         "import-opentad", "turn a released OpenTAD AdaTAD checkpoint into a tad-train one", config="option"
     )
     imported.add_argument("checkpoint", metavar="CKPT", type=Path, help="OpenTAD .pth file")
-    imported.add_argument("--out", type=Path, required=True, help="folder for checkpoint.pt and import.json")
+    imported.add_argument(
+        "--out", type=Path, required=True, help="folder for checkpoint.pt, config.yaml and summary.json"
+    )
 
     show = command("config", "print the resolved configuration")
     show.add_argument("--hash", action="store_true", help="print only the configuration hash")
