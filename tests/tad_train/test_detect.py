@@ -394,3 +394,20 @@ def test_the_picture_has_a_row_per_detected_class_and_a_sensible_size(
     assert 150 + 42 * classes <= height <= 700 + 42 * classes  # the strip, one row per detected class
     times = asked[0]
     assert len(times) >= 10 and times.min() > 0 and times.max() < duration
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_the_device_is_checked_as_extract_checks_it(
+    tiny_yaml: Path, synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["detect", "x.mp4", "--config", str(tiny_yaml), "--set", f"data.root={synthetic_root}"]
+    argv += ["--checkpoint", "c.pt", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--device", "cuda:1"])
+    assert caught.value.code == 2
+    assert "'cuda:1': CUDA is not available on this machine; use --device cpu" in capsys.readouterr().err
+    assert main([*argv, "--set", "trainer.device=cuda"]) == 2  # the experiment's device, checked the same way
+    assert capsys.readouterr().err == (
+        f"tad-train detect: error: {tiny_yaml}: trainer.device: 'cuda': CUDA is not available on this "
+        "machine; use --device cpu\n"
+    )

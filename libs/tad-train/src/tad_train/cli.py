@@ -215,7 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     extract.add_argument("--batch-chunks", type=positive_int, default=4, help="16-frame chunks per forward")
     extract.add_argument(
-        "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available)"
+        "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)"
     )
     extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
 
@@ -244,7 +244,10 @@ def _parser() -> argparse.ArgumentParser:
         "without it segments are labelled 'action'",
     )
     detect.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), help="default: the experiment's trainer.device"
+        "--device",
+        type=device_name,
+        help="cpu, cuda, cuda:N or mps (default: the experiment's trainer.device; auto: cuda when available, "
+        "else cpu)",
     )
     detect.add_argument(
         "--weights", choices=("ema", "model"), default="ema", help="which weights (default: EMA, if saved)"
@@ -528,8 +531,7 @@ def _extract(args: argparse.Namespace) -> int:
     from tad_eval import InputError
     from tad_train.video import VideoFrames
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_backbone(args.weights, mode=args.mode).to(device)
+    model = load_backbone(args.weights, mode=args.mode).to(_device(args.device))
     if args.img < model.config.patch_size:
         raise InputError(
             "--img", str(args.img), f"smaller than the {model.config.patch_size} px patch of {args.weights}"
@@ -574,7 +576,7 @@ def _detect(args: argparse.Namespace) -> int:
             raise InputError(args.classifier, "--classifier", "labels class-agnostic experiments only")
         settings = config.evaluation.classifier or ClassifierConfig(path=str(args.classifier))
         classifier = dataclasses.replace(settings, path=str(args.classifier))
-    device = torch.device(_device(args.device or config.trainer.device))
+    device = torch.device(_device(args.device, config.trainer.device, args.config))
     model = build_model(config, pretrained=False)
     load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
     model = model.to(device).eval()
@@ -623,12 +625,25 @@ def _new_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(choice: str) -> str:
+def _device(chosen: str | None, configured: str = "auto", source: object = "--device") -> str:
+    """``--device`` as given (checked by ``device_name`` when parsed), else ``configured`` (an experiment's
+    ``trainer.device``, from ``source``), where ``auto`` is cuda when available, else cpu.
+
+    Raises:
+        InputError: ``configured`` names a device this machine lacks.
+    """
     import torch
 
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    return ("cuda" if torch.cuda.is_available() else "cpu") if choice == "auto" else choice
+    from tad_eval import InputError
+
+    if chosen is not None:
+        return chosen
+    if configured == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return device_name(configured)
+    except argparse.ArgumentTypeError as error:
+        raise InputError(source, "trainer.device", str(error)) from None
 
 
 def _checkpoint_weights(path: Path, which: str) -> dict:
