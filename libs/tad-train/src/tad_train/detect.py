@@ -2,7 +2,7 @@
 
 A video file is cut into windows exactly as tad-data's ``TestDataset`` cuts an annotated video under the
 experiment's test protocol (sliding windows, or the whole video resized to one window: ``tad_data``'s
-``split_sliding_windows`` / ``sliding_window`` / ``resize_window`` and ``eval_transform``); the model's
+``SamplerConfig.test_windows`` / ``test_window``, ``sample_meta`` and ``eval_transform``); the model's
 candidates go through the inference of ``tad-train infer`` (``predict_windows``, ``video_results``:
 windows merged in grid units, the dataset's NMS once, seconds), so a video of the test set gets the
 detections ``infer`` writes for it.
@@ -36,13 +36,14 @@ import torch
 from torch.utils.data import Dataset
 
 from tad_data import (
+    VIDEO_EXTENSIONS,
     EvalTransformConfig,
     SamplerConfig,
     TadDataError,
     eval_transform,
     open_video,
     read_frames,
-    split_sliding_windows,
+    sample_meta,
 )
 from tad_train.config import ClassifierConfig, ExperimentConfig
 from tad_train.evaluate import fuse_results
@@ -144,6 +145,9 @@ class VideoWindows(Dataset):
         sampler: the experiment's test sampler (``sliding_window`` or ``resize``).
         transform: the experiment's test-time resize and crop.
         decode_threads: decord threads of the reader.
+
+    Raises:
+        TadDataError: the sampler is not a test sampler.
     """
 
     def __init__(
@@ -155,8 +159,6 @@ class VideoWindows(Dataset):
         transform: EvalTransformConfig,
         decode_threads: int = 1,
     ) -> None:
-        if sampler.method not in ("sliding_window", "resize"):
-            raise ValueError(f"test sampler method must be sliding_window or resize, got {sampler.method!r}")
         self.path = Path(path)
         self.name = name
         self.timeline = timeline
@@ -164,12 +166,7 @@ class VideoWindows(Dataset):
         self.transform = transform
         self.decode_threads = decode_threads
         self._reader: Any = None
-        if sampler.method == "resize":
-            self.windows = [(0, sampler.window_size)]
-        else:
-            self.windows = split_sliding_windows(
-                timeline.num_frames, sampler.snippet_stride, sampler.window_size, sampler.window_overlap
-            )
+        self.windows = sampler.test_windows(timeline.num_frames)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_reader": None}
@@ -179,25 +176,15 @@ class VideoWindows(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         start, steps = self.windows[index]
-        sampler, total = self.sampler, self.timeline.num_frames
+        sampler, total, fps = self.sampler, self.timeline.num_frames, self.timeline.fps
         positions, mask = sampler.test_window(total, start, steps)
+        grid = sampler.time_grid(total / fps, fps, start * sampler.snippet_stride)
         return {
             "frames": self._decode(self.timeline.decoded(positions)),
             "mask": torch.from_numpy(mask),
             "gt_segments": torch.zeros((0, 2), dtype=torch.float32),
             "gt_labels": torch.zeros(0, dtype=torch.int64),
-            "meta": {
-                "video_id": self.name,
-                "fps": self.timeline.fps,
-                "duration": total / self.timeline.fps,
-                "num_frames": total,
-                "snippet_stride": sampler.snippet_stride,
-                "scale_factor": sampler.scale_factor,
-                "offset_frames": sampler.offset_frames,
-                "window_start_frame": 0 if sampler.method == "resize" else start * sampler.snippet_stride,
-                "window_size": sampler.window_size,
-                "resize_length": sampler.window_size if sampler.method == "resize" else None,
-            },
+            "meta": sample_meta(self.name, grid, total, sampler),
         }
 
     def _decode(self, indices: np.ndarray) -> torch.Tensor:
@@ -316,8 +303,6 @@ def video_names(paths: Sequence[Path]) -> list[str]:
 
 def expand_videos(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Files as given; folders replaced by their video files (``tad_data`` extensions), sorted."""
-    from tad_data.converters.videos import VIDEO_EXTENSIONS
-
     paths: list[Path] = []
     for source in map(Path, sources):
         if source.is_dir():

@@ -203,8 +203,7 @@ class _VideoStats:
 
     @classmethod
     def read(cls, annotation_set: Any, videos: Path) -> _VideoStats:
-        from tad_data import video_info
-        from tad_data.converters.videos import find_video
+        from tad_data import find_video, video_info
 
         if not videos.is_dir():
             raise InputError(videos, "--videos", "not a folder")
