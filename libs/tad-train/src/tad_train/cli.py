@@ -229,10 +229,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VIDEO",
         type=Path,
         nargs="+",
-        help="video files (any format decord reads) or folders",
+        help="video files (any format decord reads) or folders of them",
     )
     detect.add_argument("--checkpoint", type=Path, required=True, help="tad-train checkpoint (.pt)")
-    detect.add_argument("--out", type=Path, required=True, help="folder for <name>.json and <name>.png")
+    detect.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for <name>.json and <name>.png; <name> is the file name without its extension, with it "
+        "where two files share a stem, after their folders where they share the name (a/x.mp4, b/x.mp4: "
+        "a_x.mp4, b_x.mp4)",
+    )
     detect.add_argument("--threshold", type=_score, default=0.3, help="lowest score kept (default 0.3)")
     detect.add_argument(
         "--top", type=positive_int, default=50, help="most detections kept per video (default 50)"
@@ -577,14 +584,15 @@ def _detect(args: argparse.Namespace) -> int:
         settings = config.evaluation.classifier or ClassifierConfig(path=str(args.classifier))
         classifier = dataclasses.replace(settings, path=str(args.classifier))
     device = torch.device(_device(args.device, config.trainer.device, args.config))
-    model = build_model(config, pretrained=False)
-    load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
-    model = model.to(device).eval()
     videos = expand_videos(args.videos)
     if not videos:
         raise InputError(" ".join(map(str, args.videos)), "VIDEO", "no video file")
+    names = video_names(videos)
+    model = build_model(config, pretrained=False)
+    load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
+    model = model.to(device).eval()
     failed = 0
-    for path, name in zip(videos, video_names(videos), strict=True):
+    for path, name in zip(videos, names, strict=True):
         try:
             detected = detect_video(model, config, path, name, classes, classifier)
             json_path, png_path, kept = write_detection_files(

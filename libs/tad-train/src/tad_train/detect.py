@@ -26,6 +26,7 @@ detections (``grid step * snippet_stride / fps``) are seconds of the video as a 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,20 +297,53 @@ def read_thumbnails(
 
 
 def video_names(paths: Sequence[Path]) -> list[str]:
-    """Each file's id: its name without the extension, or the whole name where two files share a stem."""
-    stems = [path.stem for path in paths]
-    return [path.stem if stems.count(path.stem) == 1 else path.name for path in paths]
+    """Each file's id, unique, for ``OUT/<id>.json`` and ``.png``: its name without the extension; where
+    files share that, the whole name; where they share that too (``a/x.mp4``, ``b/x.mp4``), the name after
+    as many of its folders as tell them apart, joined by ``_`` (``a_x.mp4``, ``b_x.mp4``).
+
+    Raises:
+        InputError: a file given twice (``expand_videos`` keeps one).
+    """
+    from tad_eval import InputError
+
+    folders = [Path(os.path.abspath(path)).parent.parts[1:] for path in paths]
+
+    def name(index: int, depth: int) -> str:  # depth 0: the stem; 1: the name; 1 + n: n folders too
+        if depth == 0:
+            return paths[index].stem
+        return "_".join([*folders[index][len(folders[index]) - depth + 1 :], paths[index].name])
+
+    depths = [0] * len(paths)
+    while True:
+        names = [name(index, depth) for index, depth in enumerate(depths)]
+        counts = Counter(names)
+        shared = [index for index, named in enumerate(names) if counts[named] > 1]
+        if not shared:
+            return names
+        longer = [index for index in shared if depths[index] <= len(folders[index])]
+        if not longer:  # whole paths alike: the same file twice
+            first, second = [index for index in shared if names[index] == names[shared[0]]][:2]
+            raise InputError(paths[second], "VIDEO", f"the same file as {paths[first]}")
+        for index in longer:
+            depths[index] += 1
 
 
 def expand_videos(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given; folders replaced by their video files (``tad_data`` extensions), sorted."""
+    """Files as given; folders replaced by their video files (``tad_data`` extensions), sorted; a file
+    given twice (itself and through its folder) once."""
     paths: list[Path] = []
     for source in map(Path, sources):
         if source.is_dir():
             paths.extend(sorted(p for p in source.iterdir() if p.is_file() and p.suffix in VIDEO_EXTENSIONS))
         else:
             paths.append(source)
-    return paths
+    seen: set[str] = set()
+    unique = []
+    for path in paths:
+        if os.path.abspath(path) not in seen:
+            seen.add(os.path.abspath(path))
+            unique.append(path)
+    return unique
 
 
 def write_detection_files(
