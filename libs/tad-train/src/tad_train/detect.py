@@ -4,8 +4,12 @@ A video file is cut into windows exactly as tad-data's ``TestDataset`` cuts an a
 experiment's test protocol (sliding windows, or the whole video resized to one window: ``tad_data``'s
 ``SamplerConfig.test_windows`` / ``test_window``, ``sample_meta`` and ``eval_transform``); the model's
 candidates go through the inference of ``tad-train infer`` (``predict_windows``, ``video_results``:
-windows merged in grid units, the dataset's NMS once, seconds), so a video of the test set gets the
-detections ``infer`` writes for it.
+windows merged in grid units, the dataset's NMS once, seconds). A file knows no annotation: its duration
+is its decoded frames / fps, where ``infer`` takes the annotation's duration (and frame count, when given).
+So a video of the test set gets the detections ``infer`` writes for it when the two agree, as for the
+synthetic videos of ``tad-data synth`` and any constant-rate file whose annotation was filled in from it;
+otherwise the seconds differ by as much as the durations do (a resize protocol scales every time by their
+ratio; sliding windows only clamp the last segment at the shorter end).
 
 **Bounded memory.** Only the frames of the windows in flight are decoded: each window decodes its distinct
 frames a slice at a time (at most about ``_DECODE_BYTES`` of full-resolution pixels) and keeps them at the
