@@ -624,6 +624,8 @@ def _new_experiment(args: argparse.Namespace) -> int:
     )
     with atomic_write(args.out) as handle:
         handle.write(made.text)
+    for warning in made.warnings:
+        print(f"tad-train new-experiment: warning: {warning}", file=sys.stderr)
     config = made.config
     print(
         f"{args.out}: {config.name} from {args.recipe}: {config.head.num_classes} class(es), window "
