@@ -17,10 +17,11 @@ from tad_data.datasets import (
     TestDataset,
     TrainDataset,
     collate,
+    sample_meta,
 )
 from tad_data.errors import TadDataError, TadDataWarning
 from tad_data.sampling import sliding_window, split_sliding_windows
-from tad_data.timegrid import grid_to_seconds
+from tad_data.timegrid import TimeGrid, grid_to_seconds
 from tad_data.transforms import AugmentConfig, eval_transform
 from tad_data.video import decode_frames
 
@@ -92,6 +93,29 @@ def test_test_windows_cover_videos_and_decode_the_right_frames(synthetic_dataset
     assert torch.equal(last["mask"], torch.from_numpy(mask))
     assert meta["window_start_frame"] == start * 4
     assert (start + steps) * 4 >= meta["num_frames"] - 4  # the last window reaches the end of the video
+
+
+def test_the_test_windows_and_the_meta_are_the_samplers_public_ones(synthetic_dataset):
+    """What TestDataset cuts and describes is public, so a video without annotation is cut the same way."""
+    dataset = TestDataset(_config(synthetic_dataset, "validation"), SLIDING, EVAL)
+    for video_index, video in enumerate(dataset.videos):
+        windows = [(start, steps) for index, start, steps in dataset.windows if index == video_index]
+        assert windows == SLIDING.test_windows(video.num_frames)
+        assert windows == split_sliding_windows(video.num_frames, 4, 24, 0.5)
+    assert RESIZE.test_windows(10_000) == [(0, 16)]
+    with pytest.raises(TadDataError, match="test windows need method 'sliding_window' or 'resize'"):
+        TRUNC.test_windows(100)
+    for index in (0, len(dataset) - 1):
+        meta = dataset[index]["meta"]
+        video_index, start, _ = dataset.windows[index]
+        video = dataset.videos[video_index]
+        grid = SLIDING.time_grid(video.duration, meta["fps"], start * 4)
+        assert grid == TimeGrid.from_meta(meta)
+        assert sample_meta(video.video_id, grid, meta["num_frames"], SLIDING) == meta
+    resized = TestDataset(_config(synthetic_dataset, "validation"), RESIZE, EVAL)
+    meta, video = resized[0]["meta"], resized.videos[0]
+    grid = RESIZE.time_grid(video.duration, meta["fps"])
+    assert grid.resize_length == 16 and sample_meta(video.video_id, grid, meta["num_frames"], RESIZE) == meta
 
 
 def test_test_window_ground_truth_round_trips_to_seconds(synthetic_dataset):

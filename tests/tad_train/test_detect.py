@@ -15,10 +15,17 @@ import torch
 
 import tad_train.detect as detect_module
 from tad_data import TestDataset, decode_frames, open_video
-from tad_eval import load_predictions
+from tad_eval import InputError, load_predictions
 from tad_train import ExperimentConfig, build_model
 from tad_train.cli import main
-from tad_train.detect import VideoTimeline, VideoWindows, detect_video, select_detections, video_names
+from tad_train.detect import (
+    VideoTimeline,
+    VideoWindows,
+    detect_video,
+    expand_videos,
+    select_detections,
+    video_names,
+)
 from tad_train.inference import build_test_dataset
 from tad_train.timeline_plot import draw_timeline, format_time
 
@@ -207,11 +214,15 @@ def test_the_command_writes_predictions_and_a_picture_per_video(
 
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(own_videos[0].read_bytes()[:3000])
+    twin = tmp_path / "twin" / own_videos[0].name  # phone.mp4 in another folder: its files must not overwrite
+    twin.parent.mkdir()
+    twin.write_bytes(own_videos[0].read_bytes())
     out = tmp_path / "detections"
     code = main(
         [
             "detect",
             *map(str, own_videos),
+            str(twin),
             str(broken),
             "--config",
             str(Path(__file__).resolve().parents[2] / "libs" / "tad-train" / "examples" / "tiny.yaml"),
@@ -233,18 +244,20 @@ def test_the_command_writes_predictions_and_a_picture_per_video(
     assert code == 2  # one video failed ...
     errors = [line for line in captured.err.splitlines() if line.startswith("tad-train detect:")]
     assert len(errors) == 2 and str(broken) in errors[0] and "cannot open the video" in errors[0]
-    assert errors[1] == "tad-train detect: 1 of 6 video(s) failed (above)"
+    assert errors[1] == "tad-train detect: 1 of 7 video(s) failed (above)"
     classes = (synthetic_root / "annotations.classes.txt").read_text().split()
-    for video in own_videos:  # ... the others ran
+    names = {video: video.stem for video in own_videos[1:]}
+    names |= {own_videos[0]: f"{own_videos[0].parent.name}_phone.mp4", twin: "twin_phone.mp4"}
+    for video, name in names.items():  # ... the others ran
         timeline = VideoTimeline.read(open_video(video), video)
-        predictions = load_predictions(out / f"{video.stem}.json")
-        assert list(predictions.videos) == [video.stem]
-        entries = json.loads((out / f"{video.stem}.json").read_text())["results"][video.stem]
+        predictions = load_predictions(out / f"{name}.json")
+        assert list(predictions.videos) == [name]
+        entries = json.loads((out / f"{name}.json").read_text())["results"][name]
         assert 1 <= len(entries) <= 7 and all(entry["score"] >= 0.05 for entry in entries)
         assert all(entry["label"] in classes for entry in entries)
         segments = np.array([entry["segment"] for entry in entries])
         assert segments.min() >= 0 and segments.max() <= timeline.duration + 1e-6
-        width, height = Image.open(out / f"{video.stem}.png").size
+        width, height = Image.open(out / f"{name}.png").size
         assert width == 1400 and 250 <= height <= 700
         assert f"{video}: {len(entries)} detection(s)" in captured.out
     webm = VideoTimeline.read(open_video(own_videos[3]), own_videos[3])
@@ -349,9 +362,21 @@ def test_detections_are_kept_by_score_then_the_best_few() -> None:
     assert [e["score"] for e in select_detections(entries, 0.3, 10)] == [0.9, 0.5, 0.31, 0.3]
 
 
-def test_names_are_file_stems_unless_two_files_share_one() -> None:
+def test_names_are_file_stems_then_names_then_folders_where_files_share_them() -> None:
+    """Each video writes OUT/<name>.json and .png: two files never get one name (one would overwrite)."""
     paths = [Path("a/clip.mp4"), Path("b/clip.mkv"), Path("talk.webm")]
     assert video_names(paths) == ["clip.mp4", "clip.mkv", "talk"]
+    alike = [Path("x/a/clip.mp4"), Path("y/a/clip.mp4"), Path("b/clip.mp4"), Path("b/clip.mkv"), Path("clip")]
+    assert video_names(alike) == ["x_a_clip.mp4", "y_a_clip.mp4", "b_clip.mp4", "clip.mkv", "clip"]
+    with pytest.raises(InputError, match=r"a/clip.mp4: VIDEO: the same file as a/clip.mp4"):
+        video_names([Path("a/clip.mp4"), Path("talk.webm"), Path("a/clip.mp4")])
+
+
+def test_folders_stand_for_their_videos_and_a_file_given_twice_runs_once(tmp_path: Path) -> None:
+    for name in ("b.mkv", "a.mp4", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    found = expand_videos([tmp_path, tmp_path / "a.mp4", "elsewhere/c.webm"])
+    assert found == [tmp_path / "a.mp4", tmp_path / "b.mkv", Path("elsewhere/c.webm")]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -394,3 +419,20 @@ def test_the_picture_has_a_row_per_detected_class_and_a_sensible_size(
     assert 150 + 42 * classes <= height <= 700 + 42 * classes  # the strip, one row per detected class
     times = asked[0]
     assert len(times) >= 10 and times.min() > 0 and times.max() < duration
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_the_device_is_checked_as_extract_checks_it(
+    tiny_yaml: Path, synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["detect", "x.mp4", "--config", str(tiny_yaml), "--set", f"data.root={synthetic_root}"]
+    argv += ["--checkpoint", "c.pt", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--device", "cuda:1"])
+    assert caught.value.code == 2
+    assert "'cuda:1': CUDA is not available on this machine; use --device cpu" in capsys.readouterr().err
+    assert main([*argv, "--set", "trainer.device=cuda"]) == 2  # the experiment's device, checked the same way
+    assert capsys.readouterr().err == (
+        f"tad-train detect: error: {tiny_yaml}: trainer.device: 'cuda': CUDA is not available on this "
+        "machine; use --device cpu\n"
+    )

@@ -61,4 +61,5 @@ def test_a_patch_larger_than_the_image_is_one_line(synthetic_root, tmp_path, cap
             str(tmp_path / "f.npy"),
         ]
     )
-    assert code == 2 and "--img 4 is smaller than the model's 8 px patch" in capsys.readouterr().err
+    assert code == 2
+    assert f"error: --img: 4: smaller than the 8 px patch of {weights}" in capsys.readouterr().err

@@ -135,6 +135,44 @@ def test_the_batch_is_the_planners_for_the_gpu_with_accumulation_making_up_the_r
         new_experiment(tiny_yaml, own_annotations, videos, out, gpu_mem=0.1)
 
 
+@pytest.mark.parametrize(("recipe_batch", "gpus", "batch"), [(16, 3, 15), (2, 4, 4)])
+@pytest.mark.parametrize("gpu_mem", [None, 80], ids=["recipe", "planned"])
+def test_a_batch_that_does_not_split_over_the_gpus_changes_and_says_so(
+    own_annotations: Path,
+    synthetic_root: Path,
+    tiny_yaml: Path,
+    tmp_path: Path,
+    recipe_batch: int,
+    gpus: int,
+    batch: int,
+    gpu_mem: float | None,
+) -> None:
+    """The trainer splits the global batch evenly: the nearest that splits, the recipe's learning rates."""
+    source = recipe(tmp_path, tiny_yaml, ("  batch_size: 2\n", f"  batch_size: {recipe_batch}\n"))
+    made = new_experiment(
+        source, own_annotations, synthetic_root / "videos", tmp_path / "m.yaml", None, gpu_mem, gpus
+    )
+    trainer = made.config.trainer
+    assert (trainer.batch_size, trainer.grad_accumulation) == (batch, 1) and trainer.batch_size % gpus == 0
+    assert made.config.optimizer == load_config(source, num_classes=1).optimizer  # the recipe's rates
+    note = made.notes["trainer.batch_size"]
+    assert (
+        f"= {batch}, not the recipe's batch of {recipe_batch}, which does not split evenly over {gpus}"
+        in note
+    )
+    assert f"the learning rates are still the recipe's: scale them by {batch}/{recipe_batch}" in note
+    assert "so its learning rates apply" not in made.text
+    assert made.warnings == (
+        f"trainer.batch_size: the recipe's batch of {recipe_batch} does not split evenly over {gpus} GPU(s): "
+        f"the batch is {batch}, the learning rates are still the recipe's",
+    )
+    even = new_experiment(
+        tiny_yaml, own_annotations, synthetic_root / "videos", tmp_path / "m.yaml", None, gpu_mem, 2
+    )
+    assert even.config.trainer.batch_size == 2 and not even.warnings
+    assert "the recipe's batch of 2, so its learning rates apply" in even.notes["trainer.batch_size"]
+
+
 def test_every_value_is_written_and_the_derived_ones_say_why(
     own_annotations: Path, synthetic_root: Path, tiny_yaml: Path, tmp_path: Path
 ) -> None:
@@ -195,3 +233,8 @@ def test_the_command_writes_the_file(
     )
     assert main([*argv[:-2], "--gpu-mem", "0.1"]) == 2
     assert "one video per GPU needs" in capsys.readouterr().err
+    assert main([*argv, "--gpus", "4"]) == 0
+    assert (
+        "tad-train new-experiment: warning: trainer.batch_size: the recipe's batch of 2"
+        in capsys.readouterr().err
+    )

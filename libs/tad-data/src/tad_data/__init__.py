@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         convert_labels,
         write_conversion,
     )
+    from tad_data.converters.videos import VIDEO_EXTENSIONS, find_video
     from tad_data.datasets import (
         DatasetConfig,
         EvalTransformConfig,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         TestDataset,
         TrainDataset,
         collate,
+        sample_meta,
     )
     from tad_data.errors import TadDataError, TadDataWarning
     from tad_data.probe import Problem, probe_videos
@@ -91,6 +93,8 @@ _MODULE_OF = {
     "convert_dataset": "converters",
     "convert_labels": "converters",
     "write_conversion": "converters",
+    "VIDEO_EXTENSIONS": "converters.videos",
+    "find_video": "converters.videos",
     "VideoInfo": "video",
     "decode_frames": "video",
     "open_video": "video",
@@ -122,6 +126,7 @@ _MODULE_OF = {
     "TestDataset": "datasets",
     "TrainDataset": "datasets",
     "collate": "datasets",
+    "sample_meta": "datasets",
     "SyntheticDataset": "synthetic",
     "write_synthetic_dataset": "synthetic",
     "Problem": "probe",
@@ -150,6 +155,8 @@ __all__ = [
     "convert_dataset",
     "convert_labels",
     "write_conversion",
+    "VIDEO_EXTENSIONS",
+    "find_video",
     "VideoInfo",
     "decode_frames",
     "open_video",
@@ -181,6 +188,7 @@ __all__ = [
     "TestDataset",
     "TrainDataset",
     "collate",
+    "sample_meta",
     "SyntheticDataset",
     "write_synthetic_dataset",
     "Problem",

@@ -10,7 +10,9 @@ A sample is a dict::
                                       scale_factor, offset_frames, window_start_frame, window_size,
                                       resize_length (None unless method="resize")
 
-``meta`` is what `tad_data.timegrid.grid_to_seconds` needs to turn predictions back into seconds.
+``meta`` (`sample_meta`) is what `tad_data.timegrid.grid_to_seconds` needs to turn predictions back into
+seconds. `SamplerConfig.test_windows`, `SamplerConfig.test_window` and `sample_meta` cut and describe a
+video's test windows as `TestDataset` does, for a video without annotation (``tad-train detect``).
 `collate` stacks ``frames`` and ``mask`` and keeps lists for the rest (OpenTAD's collate).
 
 Ground truth is kept in seconds until a sample is drawn and converted with the decoded video's fps
@@ -57,6 +59,7 @@ __all__ = [
     "TestDataset",
     "TrainDataset",
     "collate",
+    "sample_meta",
 ]
 
 
@@ -125,6 +128,63 @@ class SamplerConfig:
             scale_factor=self.scale_factor,
             window_size=self.window_size,
         )
+
+    def test_windows(self, total_frames: int) -> list[tuple[int, int]]:
+        """The test windows of a video as ``(start step, steps)``: the whole video resized to one window
+        (``resize``; ``total_frames`` is unused), or `split_sliding_windows` of its ``total_frames`` frames.
+
+        Raises:
+            TadDataError: a ``random_trunc`` sampler (it draws training windows).
+        """
+        if self.method == "resize":
+            return [(0, self.window_size)]
+        if self.method != "sliding_window":
+            raise TadDataError(
+                f"SamplerConfig: test windows need method 'sliding_window' or 'resize', got {self.method!r}"
+            )
+        return split_sliding_windows(total_frames, self.snippet_stride, self.window_size, self.window_overlap)
+
+    def time_grid(self, duration: float, fps: float, window_start_frame: int = 0) -> TimeGrid:
+        """The time axis of a sample: the whole video resized (``resize``), or a window whose grid step 0
+        is raw frame ``window_start_frame`` (``window_start_frame`` is unused by ``resize``).
+
+        Args:
+            duration: the video's length in seconds.
+            fps: the decoded video's frame rate.
+            window_start_frame: raw frame of the window's first grid step.
+        """
+        if self.method == "resize":
+            return TimeGrid(duration=duration, fps=fps, resize_length=self.window_size)
+        return TimeGrid(
+            duration=duration,
+            fps=fps,
+            snippet_stride=self.snippet_stride,
+            window_start_frame=window_start_frame,
+            offset_frames=self.offset_frames,
+        )
+
+
+def sample_meta(video_id: str, grid: TimeGrid, num_frames: int, sampler: SamplerConfig) -> dict[str, Any]:
+    """A sample's ``meta`` (see the module docstring): what `grid_to_seconds` needs, and the video's id.
+
+    Args:
+        video_id: the video's id in the results.
+        grid: the sample's time axis (`SamplerConfig.time_grid`).
+        num_frames: the decoded video's frame count.
+        sampler: the sampler that cut the sample.
+    """
+    return {
+        "video_id": video_id,
+        "fps": grid.fps,
+        "duration": grid.duration,
+        "num_frames": num_frames,
+        "snippet_stride": sampler.snippet_stride,
+        "scale_factor": sampler.scale_factor,
+        "offset_frames": sampler.offset_frames,
+        "window_start_frame": grid.window_start_frame,
+        "window_size": sampler.window_size,
+        "resize_length": grid.resize_length,
+    }
 
 
 @dataclass(frozen=True)
@@ -264,33 +324,6 @@ class _VideoDataset(torch.utils.data.Dataset):
         warn_frame_count_mismatch(video.video_id, video.num_frames, total, video.path)
         return reader, total, fps
 
-    def _time_grid(self, video: _Video, fps: float, start_frame: int) -> TimeGrid:
-        sampler = self.sampler_config
-        if sampler.method == "resize":
-            return TimeGrid(duration=video.duration, fps=fps, resize_length=sampler.window_size)
-        return TimeGrid(
-            duration=video.duration,
-            fps=fps,
-            snippet_stride=sampler.snippet_stride,
-            window_start_frame=start_frame,
-            offset_frames=sampler.offset_frames,
-        )
-
-    def _meta(self, video: _Video, grid: TimeGrid, total: int) -> dict[str, Any]:
-        sampler = self.sampler_config
-        return {
-            "video_id": video.video_id,
-            "fps": grid.fps,
-            "duration": video.duration,
-            "num_frames": total,
-            "snippet_stride": sampler.snippet_stride,
-            "scale_factor": sampler.scale_factor,
-            "offset_frames": sampler.offset_frames,
-            "window_start_frame": grid.window_start_frame,
-            "window_size": sampler.window_size,
-            "resize_length": grid.resize_length,
-        }
-
     @staticmethod
     def _decode_unique(reader: Any, indices: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         """Decode each distinct frame once; the inverse index restores padded (repeated) frames."""
@@ -306,7 +339,7 @@ class _VideoDataset(torch.utils.data.Dataset):
             "mask": torch.from_numpy(window.mask),
             "gt_segments": torch.from_numpy(np.asarray(window.gt_segments, dtype=np.float32)).reshape(-1, 2),
             "gt_labels": torch.from_numpy(np.asarray(window.gt_labels, dtype=np.int64)),
-            "meta": self._meta(video, grid, total),
+            "meta": sample_meta(video.video_id, grid, total, self.sampler_config),
         }
 
 
@@ -354,7 +387,7 @@ class TrainDataset(_VideoDataset):
         self, video: _Video, total: int, fps: float, rng: np.random.Generator
     ) -> tuple[Window, TimeGrid]:
         sampler = self.sampler_config
-        whole = self._time_grid(video, fps, start_frame=0)
+        whole = sampler.time_grid(video.duration, fps)
         segments = whole.seconds_to_grid(video.segments, floor_frames=self.dataset_config.floor_gt_frames)
         if sampler.method == "resize":
             indices, mask = resize_window(total, sampler.window_size, sampler.scale_factor)
@@ -371,7 +404,7 @@ class TrainDataset(_VideoDataset):
             rng=rng,
             max_trials=sampler.max_trials,
         )
-        return window, self._time_grid(video, fps, start_frame=window.start_frame)
+        return window, sampler.time_grid(video.duration, fps, window.start_frame)
 
 
 class TestDataset(_VideoDataset):
@@ -403,15 +436,10 @@ class TestDataset(_VideoDataset):
                 self.windows.append((video_index, start, steps))
 
     def _split(self, video: _Video) -> list[tuple[int, int]]:
-        sampler = self.sampler_config
-        if sampler.method == "resize":
-            return [(0, sampler.window_size)]
         num_frames = video.num_frames
-        if num_frames is None:  # the annotation has neither a frame count nor an fps
-            num_frames = video_info(video.path).num_frames
-        return split_sliding_windows(
-            num_frames, sampler.snippet_stride, sampler.window_size, sampler.window_overlap
-        )
+        if num_frames is None and self.sampler_config.method != "resize":  # resize needs no frame count
+            num_frames = video_info(video.path).num_frames  # the annotation has neither a count nor an fps
+        return self.sampler_config.test_windows(num_frames or 0)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -423,10 +451,10 @@ class TestDataset(_VideoDataset):
         reader, total, fps = self._open(video)
         indices, mask = sampler.test_window(total, start, steps)
         if sampler.method == "resize":
-            grid = self._time_grid(video, fps, start_frame=0)
+            grid = sampler.time_grid(video.duration, fps)
             segments, labels = grid.seconds_to_grid(video.segments), video.labels
         else:
-            grid = self._time_grid(video, fps, start_frame=start * sampler.snippet_stride)
+            grid = sampler.time_grid(video.duration, fps, start * sampler.snippet_stride)
             local = grid.seconds_to_grid(video.segments, floor_frames=self.dataset_config.floor_gt_frames)
             segments, labels = clip_segments_to_window(local, video.labels, steps, sampler.ioa_thresh)
         frames, inverse = self._decode_unique(reader, indices, video.path)

@@ -1,6 +1,8 @@
 """The ``tad-train`` command: train, infer, import released OpenTAD models, show configurations, extract.
 
-Every subcommand reads an experiment file (``--set section.field=value`` overrides it); bad input exits
+``train``, ``infer``, ``import-opentad``, ``config``, ``plan`` and ``detect`` read an experiment file
+(``--set section.field=value`` overrides it); ``report``, ``pretrain``, ``extract`` and ``new-experiment``
+take their inputs as options (``new-experiment`` writes an experiment file from a recipe). Bad input exits
 with status 2 and one line naming the file, the field and the value. ``train`` and ``infer`` also run under
 ``torchrun --nproc_per_node=N -m tad_train ...``.
 """
@@ -132,7 +134,9 @@ def _parser() -> argparse.ArgumentParser:
         "import-opentad", "turn a released OpenTAD AdaTAD checkpoint into a tad-train one", config="option"
     )
     imported.add_argument("checkpoint", metavar="CKPT", type=Path, help="OpenTAD .pth file")
-    imported.add_argument("--out", type=Path, required=True, help="folder for checkpoint.pt and import.json")
+    imported.add_argument(
+        "--out", type=Path, required=True, help="folder for checkpoint.pt, config.yaml and summary.json"
+    )
 
     show = command("config", "print the resolved configuration")
     show.add_argument("--hash", action="store_true", help="print only the configuration hash")
@@ -143,9 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--name", required=True, help="the experiment's name")
     report.add_argument("--eval", dest="evaluation", type=Path, required=True, help="tad-eval RESULT.json")
     report.add_argument("--run", type=Path, required=True, help="run folder (summary.json, config.yaml)")
-    report.add_argument(
-        "--official", type=_official, help='the official row as JSON: {"tiou", "mAP", "average"}'
-    )
+    report.add_argument("--official", type=_json, help='the official row as JSON: {"tiou", "mAP", "average"}')
     report.add_argument("--predictions", type=Path, help="the evaluated predictions file (recorded)")
     report.add_argument("--commit", help="the repository commit (recorded)")
     report.add_argument(
@@ -213,7 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     extract.add_argument("--batch-chunks", type=positive_int, default=4, help="16-frame chunks per forward")
     extract.add_argument(
-        "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available)"
+        "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)"
     )
     extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
 
@@ -227,10 +229,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VIDEO",
         type=Path,
         nargs="+",
-        help="video files (any format decord reads) or folders",
+        help="video files (any format decord reads) or folders of them",
     )
     detect.add_argument("--checkpoint", type=Path, required=True, help="tad-train checkpoint (.pt)")
-    detect.add_argument("--out", type=Path, required=True, help="folder for <name>.json and <name>.png")
+    detect.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for <name>.json and <name>.png; <name> is the file name without its extension, with it "
+        "where two files share a stem, after their folders where they share the name (a/x.mp4, b/x.mp4: "
+        "a_x.mp4, b_x.mp4)",
+    )
     detect.add_argument("--threshold", type=_score, default=0.3, help="lowest score kept (default 0.3)")
     detect.add_argument(
         "--top", type=positive_int, default=50, help="most detections kept per video (default 50)"
@@ -242,7 +251,10 @@ def _parser() -> argparse.ArgumentParser:
         "without it segments are labelled 'action'",
     )
     detect.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), help="default: the experiment's trainer.device"
+        "--device",
+        type=device_name,
+        help="cpu, cuda, cuda:N or mps (default: the experiment's trainer.device; auto: cuda when available, "
+        "else cpu)",
     )
     detect.add_argument(
         "--weights", choices=("ema", "model"), default="ema", help="which weights (default: EMA, if saved)"
@@ -299,24 +311,23 @@ def _score(text: str) -> float:
     return value
 
 
-def _official(text: str) -> dict:
+def _json(text: str) -> object:
+    """The parsed JSON text (checked by the command that reads it)."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict) or not {"tiou", "mAP"} <= set(value):
-        raise argparse.ArgumentTypeError('expected {"tiou": [...], "mAP": [...], "average": x}')
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns the exit status (0, 2 for bad input, 75 after a preemption checkpoint)."""
     args = _parser().parse_args(argv)
+    from tad_data import TadDataError
     from tad_eval import InputError
 
     try:
         return _COMMANDS[args.command](args)
-    except (InputError, ValueError) as error:
+    except (InputError, TadDataError) as error:  # other errors are bugs: their traceback helps
         print(f"tad-train {args.command}: error: {error}".replace("\n", " "), file=sys.stderr)
     except OSError as error:
         print(f"tad-train {args.command}: error: {error.filename}: {error.strerror}", file=sys.stderr)
@@ -440,7 +451,8 @@ def _report(args: argparse.Namespace) -> int:
             handle.write(report_html(document))
     print(f"{args.name}: average mAP {document['average_mAP']:.2f}", end="")
     if document["difference"] and document["difference"]["average"] is not None:
-        print(f" (official {args.official['average']:.2f}, {document['difference']['average']:+.2f})", end="")
+        official, difference = document["official"]["average"], document["difference"]["average"]
+        print(f" (official {official:.2f}, {difference:+.2f})", end="")
     print(f" -> {args.out}")
     return 0
 
@@ -523,12 +535,14 @@ def _extract(args: argparse.Namespace) -> int:
     import torch
 
     from tad_backbone import extract_to_file, load_backbone
+    from tad_eval import InputError
     from tad_train.video import VideoFrames
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_backbone(args.weights, mode=args.mode).to(device)
+    model = load_backbone(args.weights, mode=args.mode).to(_device(args.device))
     if args.img < model.config.patch_size:
-        raise ValueError(f"--img {args.img} is smaller than the model's {model.config.patch_size} px patch")
+        raise InputError(
+            "--img", str(args.img), f"smaller than the {model.config.patch_size} px patch of {args.weights}"
+        )
     frames = VideoFrames(args.video, args.img)
     amp = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.amp]
     features = extract_to_file(model, frames, args.out, args.batch_chunks, args.length, amp)
@@ -544,6 +558,7 @@ def _detect(args: argparse.Namespace) -> int:
     import torch
 
     from tad_backbone import load_state_dict_checked
+    from tad_data import TadDataError
     from tad_eval import InputError
     from tad_train.config import ClassifierConfig, load_config, read_classes
     from tad_train.detect import detect_video, expand_videos, video_names, write_detection_files
@@ -568,21 +583,22 @@ def _detect(args: argparse.Namespace) -> int:
             raise InputError(args.classifier, "--classifier", "labels class-agnostic experiments only")
         settings = config.evaluation.classifier or ClassifierConfig(path=str(args.classifier))
         classifier = dataclasses.replace(settings, path=str(args.classifier))
-    device = torch.device(_device(args.device or config.trainer.device))
-    model = build_model(config, pretrained=False)
-    load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
-    model = model.to(device).eval()
+    device = torch.device(_device(args.device, config.trainer.device, args.config))
     videos = expand_videos(args.videos)
     if not videos:
         raise InputError(" ".join(map(str, args.videos)), "VIDEO", "no video file")
+    names = video_names(videos)
+    model = build_model(config, pretrained=False)
+    load_state_dict_checked(model, _checkpoint_weights(args.checkpoint, args.weights), str(args.checkpoint))
+    model = model.to(device).eval()
     failed = 0
-    for path, name in zip(videos, video_names(videos), strict=True):
+    for path, name in zip(videos, names, strict=True):
         try:
             detected = detect_video(model, config, path, name, classes, classifier)
             json_path, png_path, kept = write_detection_files(
                 detected, args.out, args.threshold, args.top, classes or ("action",)
             )
-        except (InputError, ValueError) as error:  # TadDataError is a ValueError
+        except (InputError, TadDataError) as error:
             failed += 1
             print(f"tad-train detect: error: {_last_line(error)}", file=sys.stderr)
             continue
@@ -608,6 +624,8 @@ def _new_experiment(args: argparse.Namespace) -> int:
     )
     with atomic_write(args.out) as handle:
         handle.write(made.text)
+    for warning in made.warnings:
+        print(f"tad-train new-experiment: warning: {warning}", file=sys.stderr)
     config = made.config
     print(
         f"{args.out}: {config.name} from {args.recipe}: {config.head.num_classes} class(es), window "
@@ -617,12 +635,25 @@ def _new_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(choice: str) -> str:
+def _device(chosen: str | None, configured: str = "auto", source: object = "--device") -> str:
+    """``--device`` as given (checked by ``device_name`` when parsed), else ``configured`` (an experiment's
+    ``trainer.device``, from ``source``), where ``auto`` is cuda when available, else cpu.
+
+    Raises:
+        InputError: ``configured`` names a device this machine lacks.
+    """
     import torch
 
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    return ("cuda" if torch.cuda.is_available() else "cpu") if choice == "auto" else choice
+    from tad_eval import InputError
+
+    if chosen is not None:
+        return chosen
+    if configured == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return device_name(configured)
+    except argparse.ArgumentTypeError as error:
+        raise InputError(source, "trainer.device", str(error)) from None
 
 
 def _checkpoint_weights(path: Path, which: str) -> dict:

@@ -2,10 +2,14 @@
 
 A video file is cut into windows exactly as tad-data's ``TestDataset`` cuts an annotated video under the
 experiment's test protocol (sliding windows, or the whole video resized to one window: ``tad_data``'s
-``split_sliding_windows`` / ``sliding_window`` / ``resize_window`` and ``eval_transform``); the model's
+``SamplerConfig.test_windows`` / ``test_window``, ``sample_meta`` and ``eval_transform``); the model's
 candidates go through the inference of ``tad-train infer`` (``predict_windows``, ``video_results``:
-windows merged in grid units, the dataset's NMS once, seconds), so a video of the test set gets the
-detections ``infer`` writes for it.
+windows merged in grid units, the dataset's NMS once, seconds). A file knows no annotation: its duration
+is its decoded frames / fps, where ``infer`` takes the annotation's duration (and frame count, when given).
+So a video of the test set gets the detections ``infer`` writes for it when the two agree, as for the
+synthetic videos of ``tad-data synth`` and any constant-rate file whose annotation was filled in from it;
+otherwise the seconds differ by as much as the durations do (a resize protocol scales every time by their
+ratio; sliding windows only clamp the last segment at the shorter end).
 
 **Bounded memory.** Only the frames of the windows in flight are decoded: each window decodes its distinct
 frames a slice at a time (at most about ``_DECODE_BYTES`` of full-resolution pixels) and keeps them at the
@@ -26,6 +30,7 @@ detections (``grid step * snippet_stride / fps``) are seconds of the video as a 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +41,14 @@ import torch
 from torch.utils.data import Dataset
 
 from tad_data import (
+    VIDEO_EXTENSIONS,
     EvalTransformConfig,
     SamplerConfig,
     TadDataError,
     eval_transform,
     open_video,
     read_frames,
-    split_sliding_windows,
+    sample_meta,
 )
 from tad_train.config import ClassifierConfig, ExperimentConfig
 from tad_train.evaluate import fuse_results
@@ -144,6 +150,9 @@ class VideoWindows(Dataset):
         sampler: the experiment's test sampler (``sliding_window`` or ``resize``).
         transform: the experiment's test-time resize and crop.
         decode_threads: decord threads of the reader.
+
+    Raises:
+        TadDataError: the sampler is not a test sampler.
     """
 
     def __init__(
@@ -155,8 +164,6 @@ class VideoWindows(Dataset):
         transform: EvalTransformConfig,
         decode_threads: int = 1,
     ) -> None:
-        if sampler.method not in ("sliding_window", "resize"):
-            raise ValueError(f"test sampler method must be sliding_window or resize, got {sampler.method!r}")
         self.path = Path(path)
         self.name = name
         self.timeline = timeline
@@ -164,12 +171,7 @@ class VideoWindows(Dataset):
         self.transform = transform
         self.decode_threads = decode_threads
         self._reader: Any = None
-        if sampler.method == "resize":
-            self.windows = [(0, sampler.window_size)]
-        else:
-            self.windows = split_sliding_windows(
-                timeline.num_frames, sampler.snippet_stride, sampler.window_size, sampler.window_overlap
-            )
+        self.windows = sampler.test_windows(timeline.num_frames)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_reader": None}
@@ -179,25 +181,15 @@ class VideoWindows(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         start, steps = self.windows[index]
-        sampler, total = self.sampler, self.timeline.num_frames
+        sampler, total, fps = self.sampler, self.timeline.num_frames, self.timeline.fps
         positions, mask = sampler.test_window(total, start, steps)
+        grid = sampler.time_grid(total / fps, fps, start * sampler.snippet_stride)
         return {
             "frames": self._decode(self.timeline.decoded(positions)),
             "mask": torch.from_numpy(mask),
             "gt_segments": torch.zeros((0, 2), dtype=torch.float32),
             "gt_labels": torch.zeros(0, dtype=torch.int64),
-            "meta": {
-                "video_id": self.name,
-                "fps": self.timeline.fps,
-                "duration": total / self.timeline.fps,
-                "num_frames": total,
-                "snippet_stride": sampler.snippet_stride,
-                "scale_factor": sampler.scale_factor,
-                "offset_frames": sampler.offset_frames,
-                "window_start_frame": 0 if sampler.method == "resize" else start * sampler.snippet_stride,
-                "window_size": sampler.window_size,
-                "resize_length": sampler.window_size if sampler.method == "resize" else None,
-            },
+            "meta": sample_meta(self.name, grid, total, sampler),
         }
 
     def _decode(self, indices: np.ndarray) -> torch.Tensor:
@@ -309,22 +301,53 @@ def read_thumbnails(
 
 
 def video_names(paths: Sequence[Path]) -> list[str]:
-    """Each file's id: its name without the extension, or the whole name where two files share a stem."""
-    stems = [path.stem for path in paths]
-    return [path.stem if stems.count(path.stem) == 1 else path.name for path in paths]
+    """Each file's id, unique, for ``OUT/<id>.json`` and ``.png``: its name without the extension; where
+    files share that, the whole name; where they share that too (``a/x.mp4``, ``b/x.mp4``), the name after
+    as many of its folders as tell them apart, joined by ``_`` (``a_x.mp4``, ``b_x.mp4``).
+
+    Raises:
+        InputError: a file given twice (``expand_videos`` keeps one).
+    """
+    from tad_eval import InputError
+
+    folders = [Path(os.path.abspath(path)).parent.parts[1:] for path in paths]
+
+    def name(index: int, depth: int) -> str:  # depth 0: the stem; 1: the name; 1 + n: n folders too
+        if depth == 0:
+            return paths[index].stem
+        return "_".join([*folders[index][len(folders[index]) - depth + 1 :], paths[index].name])
+
+    depths = [0] * len(paths)
+    while True:
+        names = [name(index, depth) for index, depth in enumerate(depths)]
+        counts = Counter(names)
+        shared = [index for index, named in enumerate(names) if counts[named] > 1]
+        if not shared:
+            return names
+        longer = [index for index in shared if depths[index] <= len(folders[index])]
+        if not longer:  # whole paths alike: the same file twice
+            first, second = [index for index in shared if names[index] == names[shared[0]]][:2]
+            raise InputError(paths[second], "VIDEO", f"the same file as {paths[first]}")
+        for index in longer:
+            depths[index] += 1
 
 
 def expand_videos(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given; folders replaced by their video files (``tad_data`` extensions), sorted."""
-    from tad_data.converters.videos import VIDEO_EXTENSIONS
-
+    """Files as given; folders replaced by their video files (``tad_data`` extensions), sorted; a file
+    given twice (itself and through its folder) once."""
     paths: list[Path] = []
     for source in map(Path, sources):
         if source.is_dir():
             paths.extend(sorted(p for p in source.iterdir() if p.is_file() and p.suffix in VIDEO_EXTENSIONS))
         else:
             paths.append(source)
-    return paths
+    seen: set[str] = set()
+    unique = []
+    for path in paths:
+        if os.path.abspath(path) not in seen:
+            seen.add(os.path.abspath(path))
+            unique.append(path)
+    return unique
 
 
 def write_detection_files(

@@ -16,7 +16,10 @@ and the videos give what belongs to the data. Derived, each with a comment in th
 - ``trainer.batch_size`` and ``trainer.grad_accumulation`` with ``--gpu-mem``: the largest videos per GPU
   dividing the recipe's that the memory planner (``tad_backbone.plan_training_memory``, as ``tad-train
   plan``) fits in the GPU with its reserve, and gradient accumulation making up the recipe's batch, so its
-  learning rates still apply.
+  learning rates still apply. A recipe batch that does not split evenly over ``--gpus`` (16 on 3 GPUs, 2
+  on 4) becomes the nearest that does, at least a video per GPU (15; 4), with or without ``--gpu-mem``:
+  the learning rates stay the recipe's, as OpenTAD keeps a config's rates on any number of GPUs, and the
+  comment and a warning say so (scale them by the ratio of the batches for the linear scaling rule).
 
 Every other value is the recipe's; the file written holds every value (as ``tad-train config`` prints
 them), so it is complete on its own and ``tad-train config`` reads it back to the same configuration.
@@ -61,6 +64,7 @@ class NewExperiment:
     config: ExperimentConfig  # resolved
     text: str  # the YAML file: every value, comments on the derived ones
     notes: dict[str, str]  # dotted key -> why it has its value
+    warnings: tuple[str, ...] = ()  # derived values that depart from the recipe's (the CLI prints them)
 
 
 def recipe_path(recipe: str | os.PathLike[str]) -> Path:
@@ -178,13 +182,20 @@ def new_experiment(
             "test_sampler.window_size": size,
             "projection.max_seq_len": size,
         }
+    warnings: list[str] = []
     if not given & {"trainer.batch_size", "trainer.grad_accumulation"}:
         sized = load_config(source, [*_as_overrides(values), *overrides])
         batch, accumulation, notes["trainer.batch_size"] = _batch_size(sized, base, gpu_mem, gpus)
         values |= {"trainer.batch_size": batch, "trainer.grad_accumulation": accumulation}
         notes["trainer.grad_accumulation"] = "see trainer.batch_size"
+        recipe_batch = base.trainer.batch_size * base.trainer.grad_accumulation
+        if batch * accumulation != recipe_batch:
+            warnings.append(
+                f"trainer.batch_size: the recipe's batch of {recipe_batch} does not split evenly over {gpus} "
+                f"GPU(s): the batch is {batch * accumulation}, the learning rates are still the recipe's"
+            )
     config = load_config(source, [*_as_overrides(values), *overrides])
-    return NewExperiment(config, _file_text(config, source, out, notes, overrides), notes)
+    return NewExperiment(config, _file_text(config, source, out, notes, overrides), notes, tuple(warnings))
 
 
 def _as_overrides(values: dict[str, Any]) -> list[str]:
@@ -203,8 +214,7 @@ class _VideoStats:
 
     @classmethod
     def read(cls, annotation_set: Any, videos: Path) -> _VideoStats:
-        from tad_data import video_info
-        from tad_data.converters.videos import find_video
+        from tad_data import find_video, video_info
 
         if not videos.is_dir():
             raise InputError(videos, "--videos", "not a folder")
@@ -270,19 +280,23 @@ def _window_size(recipe: ExperimentConfig, stats: _VideoStats) -> tuple[int, str
 def _batch_size(
     config: ExperimentConfig, recipe: ExperimentConfig, gpu_mem: float | None, gpus: int
 ) -> tuple[int, int, str]:
-    """(global batch, gradient accumulation, why) for ``gpus`` GPUs of ``gpu_mem`` GiB."""
+    """(global batch, gradient accumulation, why) for ``gpus`` GPUs of ``gpu_mem`` GiB.
+
+    The trainer splits the global batch evenly over the GPUs: a recipe batch that does not split becomes the
+    nearest smaller one that does, or one video per GPU (see the module docstring).
+    """
     recipe_batch = recipe.trainer.batch_size * recipe.trainer.grad_accumulation
-    per_gpu_target = max(1, recipe_batch // gpus)
     if gpu_mem is None:
-        plan = experiment_memory_plan(config, max(1, config.trainer.batch_size // gpus), gpus)
-        return (
-            config.trainer.batch_size,
-            config.trainer.grad_accumulation,
-            (
-                f"the recipe's (no --gpu-mem given); the memory planner puts this at "
-                f"{(plan.peak_bytes + plan.reserve_bytes) / _GIB:.1f} GiB per GPU"
-            ),
+        accumulation = config.trainer.grad_accumulation
+        per_gpu = max(1, config.trainer.batch_size // gpus)
+        plan = experiment_memory_plan(config, per_gpu, gpus)
+        why = (
+            f"the recipe's (no --gpu-mem given): {per_gpu} video(s) per GPU x {gpus} GPU(s) x {accumulation} "
+            f"accumulated step(s) = {_versus_recipe(per_gpu * gpus * accumulation, recipe_batch, gpus)}; the "
+            f"memory planner puts this at {(plan.peak_bytes + plan.reserve_bytes) / _GIB:.1f} GiB per GPU"
         )
+        return per_gpu * gpus, accumulation, why
+    per_gpu_target = max(1, recipe_batch // gpus)
     budget = gpu_mem * _GIB
     needs = {}
     for batch in (b for b in range(per_gpu_target, 0, -1) if per_gpu_target % b == 0):
@@ -294,8 +308,7 @@ def _batch_size(
                 f"the memory planner: {batch} video(s) per GPU need {needs[batch] / _GIB:.2f} GiB of "
                 f"your {gpu_mem:g} GiB ({config.window.frames} frames at {config.augment.crop_size} px, "
                 f"amp {config.trainer.amp}, reserve included); x {gpus} GPU(s) x {accumulation} "
-                f"accumulated step(s) = the recipe's batch of {per_gpu_target * gpus}, so its learning "
-                "rates apply"
+                f"accumulated step(s) = {_versus_recipe(per_gpu_target * gpus, recipe_batch, gpus)}"
             )
             return batch * gpus, accumulation, why
     raise InputError(
@@ -303,6 +316,17 @@ def _batch_size(
         f"{gpu_mem:g}",
         f"one video per GPU needs {needs[1] / _GIB:.2f} GiB (memory planner, reserve included): choose a "
         "smaller recipe, or --set backbone.grad_checkpointing=true",
+    )
+
+
+def _versus_recipe(batch: int, recipe_batch: int, gpus: int) -> str:
+    """How a global batch compares with the recipe's, and what that means for the learning rates."""
+    if batch == recipe_batch:
+        return f"the recipe's batch of {recipe_batch}, so its learning rates apply"
+    return (
+        f"{batch}, not the recipe's batch of {recipe_batch}, which does not split evenly over {gpus} GPU(s); "
+        f"the learning rates are still the recipe's: scale them by {batch}/{recipe_batch} yourself if you "
+        "want the linear scaling rule"
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tad_eval import InputError
+from tad_eval.errors import InputError, describe_value, parse_number
 from tad_eval.files import read_json
 
 __all__ = ["experiment_report", "report_html", "report_table"]
@@ -35,19 +35,19 @@ def experiment_report(
         name: the experiment.
         evaluation: tad-eval's RESULT.json of the experiment's predictions.
         run: the run folder (``summary.json`` and ``config.yaml``).
-        official: the official row: ``{"tiou": [...], "mAP": [...], "average": x}`` in %, or None.
+        official: the official row: ``{"tiou": [...], "mAP": [...], "average": x}`` in % (``average``
+            may be left out; other keys are kept), or None.
         predictions: the predictions file that was evaluated.
         commit: the repository commit the run used.
 
     Raises:
-        InputError: a missing or malformed input, naming the file and field.
+        InputError: a missing or malformed input, naming the file (``name`` for the official row), the
+            field and the value.
     """
-    result = read_json(evaluation)
+    result = _evaluation(read_json(evaluation), evaluation)
+    row = None if official is None else _official_row(official, name)
     summary = read_json(Path(run) / "summary.json")
     config = _read_yaml(Path(run) / "config.yaml")
-    for key in ("tiou_thresholds", "mAP", "average_mAP", "per_class"):
-        if key not in result:
-            raise InputError(evaluation, key, "missing: not a tad-eval RESULT.json")
     thresholds, values = result["tiou_thresholds"], [100 * v for v in result["mAP"]]
     document: dict[str, Any] = {
         "experiment": name,
@@ -58,10 +58,10 @@ def experiment_report(
         "per_class_ap": {label: [100 * v for v in aps] for label, aps in result["per_class"].items()},
         "num_gt": result.get("num_gt"),
         "num_pred": result.get("num_pred"),
-        "official": dict(official) if official else None,
-        "difference": _difference(thresholds, values, 100 * result["average_mAP"], official)
-        if official
-        else None,
+        "official": row,
+        "difference": None
+        if row is None
+        else _difference(thresholds, values, 100 * result["average_mAP"], row),
         "provenance": {
             "config": config,
             "config_hash": summary.get("config_hash"),
@@ -128,14 +128,94 @@ def _difference(
     """This result minus the official row, at the thresholds the official table prints, and on average."""
     ours = dict(zip(thresholds, values, strict=True))
     per_threshold = {}
-    for threshold, reference in zip(official.get("tiou", []), official.get("mAP", []), strict=True):
+    for threshold, reference in zip(official["tiou"], official["mAP"], strict=True):
         match = next((t for t in ours if math.isclose(t, threshold, abs_tol=1e-9)), None)
         per_threshold[f"{threshold:g}"] = None if match is None else ours[match] - reference
-    reference_average = official.get("average")
+    reference_average = official["average"]
     return {
         "mAP": per_threshold,
         "average": None if reference_average is None else average - reference_average,
     }
+
+
+def _evaluation(result: Any, source: str | Path) -> dict[str, Any]:
+    """tad-eval's RESULT.json checked: thresholds, mAP and each class's AP of one length, finite numbers."""
+    if not isinstance(result, dict):
+        raise InputError(
+            source, "top level", f"expected a tad-eval RESULT.json object, got {describe_value(result)}"
+        )
+    for key in ("tiou_thresholds", "mAP", "average_mAP", "per_class"):
+        if key not in result:
+            raise InputError(source, key, "missing: not a tad-eval RESULT.json")
+    thresholds = _thresholds(result["tiou_thresholds"], source, "tiou_thresholds")
+    values = _numbers(result["mAP"], source, "mAP", len(thresholds), "tiou_thresholds")
+    per_class = result["per_class"]
+    if not isinstance(per_class, dict):
+        raise InputError(
+            source, "per_class", f"expected an object of per-class APs, got {describe_value(per_class)}"
+        )
+    return {
+        **result,
+        "tiou_thresholds": thresholds,
+        "mAP": values,
+        "average_mAP": parse_number(result["average_mAP"], str(source), "average_mAP", finite=True),
+        "per_class": {
+            label: _numbers(aps, source, f"per_class[{label!r}]", len(thresholds), "tiou_thresholds")
+            for label, aps in per_class.items()
+        },
+    }
+
+
+def _official_row(official: Any, source: str) -> dict[str, Any]:
+    """The official row checked: ``tiou`` and ``mAP`` of one length, finite numbers, an optional average."""
+    if not isinstance(official, Mapping):
+        raise InputError(
+            source,
+            "official",
+            f'expected {{"tiou": [...], "mAP": [...], "average": x}}, got {describe_value(official)}',
+        )
+    for key in ("tiou", "mAP"):
+        if key not in official:
+            raise InputError(
+                source, f"official.{key}", 'missing: expected {"tiou": [...], "mAP": [...], "average": x}'
+            )
+    thresholds = _thresholds(official["tiou"], source, "official.tiou")
+    average = official.get("average")
+    return {
+        **official,
+        "tiou": thresholds,
+        "mAP": _numbers(official["mAP"], source, "official.mAP", len(thresholds), "official.tiou"),
+        "average": None
+        if average is None
+        else parse_number(average, source, "official.average", finite=True),
+    }
+
+
+def _thresholds(values: Any, source: str | Path, field: str) -> list[float]:
+    """tIoU thresholds: finite numbers in (0, 1]."""
+    thresholds = _numbers(values, source, field)
+    for index, threshold in enumerate(thresholds):
+        if not 0 < threshold <= 1:
+            raise InputError(
+                source, f"{field}[{index}]", f"a tIoU threshold lies in (0, 1], got {threshold!r}"
+            )
+    return thresholds
+
+
+def _numbers(
+    values: Any, source: str | Path, field: str, length: int | None = None, length_of: str = ""
+) -> list[float]:
+    """A list of finite numbers; with ``length``, exactly that many (one per entry of ``length_of``)."""
+    if not isinstance(values, (list, tuple)):
+        raise InputError(source, field, f"expected a list of numbers, got {describe_value(values)}")
+    numbers = [
+        parse_number(value, str(source), f"{field}[{i}]", finite=True) for i, value in enumerate(values)
+    ]
+    if length is not None and len(numbers) != length:
+        raise InputError(
+            source, field, f"{len(numbers)} values for the {length} of {length_of}: {describe_value(values)}"
+        )
+    return numbers
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
