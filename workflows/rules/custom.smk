@@ -67,8 +67,9 @@ rule custom_evaluate:
     resources:
         mem_mb=4000,
         runtime=20,
+    # `--subset=VALUE`: Snakemake renders an empty value as nothing, and a bare `--subset` takes no value.
     shell:
-        "tad-eval --gt {input.gt:q} --pred {input.pred:q} --dataset {params.dataset} --subset {params.subset:q} --out {output.result:q} --plot {output.plots:q} > {log:q} 2>&1"
+        "tad-eval --gt {input.gt:q} --pred {input.pred:q} --dataset {params.dataset} --subset={params.subset:q} --out {output.result:q} --plot {output.plots:q} > {log:q} 2>&1"
 
 
 rule custom_report:
