@@ -1,6 +1,7 @@
 # The AdaTAD workflow: every official experiment as a target, from raw files to results/<experiment>.json.
-# Rules are thin: each calls one library command. The configuration (workflows/config/*.yaml) is validated
-# against workflows/schemas/config.schema.yaml before any rule runs.
+# Rules are thin: each calls one library command (training and inference through the launcher
+# scripts/tad-train-job, which survives preemption). The configuration (workflows/config/*.yaml) is
+# validated against workflows/schemas/config.schema.yaml before any rule runs.
 #
 #   snakemake --profile profiles/local results/demo.json          # the CPU demo (scripts/demo)
 #   snakemake --profile profiles/slurm results/thumos_g1536.json  # an official experiment on a cluster

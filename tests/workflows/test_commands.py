@@ -13,7 +13,8 @@ import yaml
 from tad_data.cli import build_parser
 from tad_eval.cli import main as tad_eval_main
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "libs" / "tad-eval" / "examples"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "libs" / "tad-eval" / "examples"
 
 
 def rendered_commands(output: str) -> dict[str, list[str]]:
@@ -75,3 +76,17 @@ def test_an_empty_test_subset_of_your_own_experiment_reaches_tad_eval_as_a_value
     # tad-eval names the empty subset; a bare `--subset` would have taken no value (argparse: exit 2).
     assert tad_eval_main(arguments) == 2
     assert "no videos in subset ''" in capsys.readouterr().err
+
+
+def test_training_and_inference_start_through_the_same_launcher(
+    snakemake, placeholder_root: Path, tmp_path: Path
+) -> None:
+    # thumos_s768 trained on two GPUs: both rules start two processes the same way, with one interpreter.
+    target = "results/train/thumos_s768/predictions.json"
+    result = snakemake(tmp_path, "-n", "-p", target, "--config", f"data_root={placeholder_root}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    commands = rendered_commands(result.stdout)
+    for rule in ("train", "infer"):
+        [command] = commands[rule]
+        words = arguments_before_redirection(command)
+        assert words[:4] == [str(REPO / "scripts" / "tad-train-job"), "--nproc-per-task", "2", rule], command

@@ -16,15 +16,14 @@ rule custom_train:
     benchmark:
         "logs/custom_train/{name}.benchmark.tsv",
     params:
-        job=TRAINING_JOB,
-        processes=max(config.get("gpus", 0), 1),
+        launch=launcher(max(config.get("gpus", 0), 1)),
     threads: 2 * config.get("gpus", 0) or 1
     resources:
         gpu=config.get("gpus", 0),
         mem_mb=16000,
         runtime=24 * 60,
     shell:
-        "{params.job:q} --nproc-per-task {params.processes} {input.config:q} --out results/custom/{wildcards.name}/train > {log:q} 2>&1"
+        "{params.launch} train {input.config:q} --out results/custom/{wildcards.name}/train > {log:q} 2>&1"
 
 
 rule custom_infer:
@@ -37,12 +36,14 @@ rule custom_infer:
         "logs/custom_infer/{name}.log",
     benchmark:
         "logs/custom_infer/{name}.benchmark.tsv",
+    params:
+        launch=launcher(1),
     resources:
         gpu=min(config.get("gpus", 0), 1),
         mem_mb=8000,
         runtime=120,
     shell:
-        "tad-train infer {input.config:q} --checkpoint results/custom/{wildcards.name}/train/checkpoints/last.pt --out {output:q} > {log:q} 2>&1"
+        "{params.launch} infer {input.config:q} --checkpoint results/custom/{wildcards.name}/train/checkpoints/last.pt --out {output:q} > {log:q} 2>&1"
 
 
 rule custom_evaluate:
