@@ -1,5 +1,5 @@
 # Your own experiment (tad-train new-experiment writes one), by file:
-#   snakemake --profile profiles/local results/custom/NAME.json --config experiment=my_experiment.yaml
+#   snakemake --profile local results/custom/NAME.json --config experiment=my_experiment.yaml
 # The file states its data (data.root, data.annotations, data.videos) and weights (backbone.weights); the
 # chain is the official one's: train -> infer -> evaluate -> report.
 
