@@ -1,6 +1,6 @@
 """The CPU demo's wall time, split per rule (the README's main command without its set-up).
 
-Runs `snakemake --profile profiles/local results/demo.json` from scratch in a temporary working folder
+Runs `snakemake --profile local results/demo.json` from scratch in a temporary working folder
 and reads the benchmark file Snakemake writes for each job (`logs/<rule>/<name>.benchmark.tsv`: wall
 seconds, CPU seconds, peak RSS). Prints each rule's seconds and its share of the whole run, and the
 share Snakemake itself takes (scheduling, start-up of each job's command).

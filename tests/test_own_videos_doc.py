@@ -1,6 +1,6 @@
 """docs/own-videos.md runs as a new user would run it: its ```bash blocks, in order, in one shell, in a fresh
-folder beside the repository's libs/, workflows/, Snakefile, profiles/ and scripts/; the outputs it shows
-are what the commands print.
+folder beside the repository's libs/, workflows/, Snakefile, profiles/ (and the profile link `local`) and
+scripts/; the outputs it shows are what the commands print.
 
 A block whose first line is ``# not run: REASON`` (a GPU, the official recipes, the workflow) is not run;
 the tad-* subcommands it names must still exist.
@@ -48,7 +48,7 @@ def test_the_image_it_shows_exists() -> None:
 
 @pytest.mark.slow
 def test_the_walkthrough_runs_and_prints_what_it_shows(tmp_path: Path) -> None:
-    for shared in ("libs", "workflows", "Snakefile", "profiles", "scripts"):
+    for shared in ("libs", "workflows", "Snakefile", "profiles", "local", "scripts"):
         (tmp_path / shared).symlink_to(REPO / shared)
     script = "\n".join(code for code in blocks("bash") if not code.startswith("# not run:"))
     result = subprocess.run(

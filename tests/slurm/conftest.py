@@ -31,7 +31,14 @@ def submit_training(synthetic_root: Path) -> Callable[..., TrainingJob]:
     def submit(out: Path, *overrides: str, tasks: int = 1) -> TrainingJob:
         log = out.with_suffix(".log")
         sets = [f"data.root={synthetic_root}", *overrides]
-        command = [str(LAUNCHER), str(TINY), *(a for s in sets for a in ("--set", s)), "--out", str(out)]
+        command = [
+            str(LAUNCHER),
+            "train",
+            str(TINY),
+            *(a for s in sets for a in ("--set", s)),
+            "--out",
+            str(out),
+        ]
         submitted = run(
             [
                 "sbatch",

@@ -87,7 +87,7 @@ rule train:
     log: "logs/train.log"
     resources: mem_mb=2000
     shell:
-        "LAUNCHER TINY --set data.root={synthetic_root} --out runs/tiny > {{log}} 2>&1"
+        "LAUNCHER train TINY --set data.root={synthetic_root} --out runs/tiny > {{log}} 2>&1"
         " && tail -n 1 runs/tiny/metrics.jsonl > {{output}}"
 """,
     )
@@ -126,7 +126,7 @@ rule train:
     threads: 1
     resources: mem_mb=4000, nodes=1, tasks=2, mpi="srun"
     shell:
-        "LAUNCHER TINY --set data.root={synthetic_root} --set schedule.max_epochs=2 --out runs/tiny"
+        "LAUNCHER train TINY --set data.root={synthetic_root} --set schedule.max_epochs=2 --out runs/tiny"
         " > {{log}} 2>&1 && tail -n 1 runs/tiny/metrics.jsonl > {{output}}"
 """,
     )

@@ -16,31 +16,6 @@ PATHS = yaml.safe_load((CONFIG / "paths.yaml").read_text())
 OFFICIAL = [name for name, entry in EXPERIMENTS.items() if entry["official"]]
 
 
-def file_entries() -> list[dict]:
-    """Every catalogued file or folder under data_root (annotations, videos, classifiers, weights, models)."""
-    entries = []
-    for data in PATHS["data"].values():
-        entries += data.get("annotations", [])
-        entries += [data[key] for key in ("videos", "eval_blocked") if data.get(key)]
-    for section in ("classifiers", "weights", "released"):
-        entries += [entry for entry in PATHS[section].values() if "path" in entry]
-    return entries
-
-
-@pytest.fixture(scope="module")
-def placeholder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("data_root")
-    videos = {data["videos"]["path"] for data in PATHS["data"].values() if "videos" in data}
-    for entry in file_entries():
-        path = root / entry["path"]
-        if entry["path"] in videos:
-            path.mkdir(parents=True, exist_ok=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
-    return root
-
-
 def job_counts(output: str) -> dict[str, int]:
     """snakemake's "Job stats" table of a dry run."""
     table = output.split("Job stats:", 1)[1].split("Reasons:", 1)[0]

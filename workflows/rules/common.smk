@@ -21,8 +21,9 @@ WEIGHTS = config["weights"]
 CLASSIFIERS = config["classifiers"]
 RELEASED = config["released"]
 EXPERIMENT_DIR = Path(workflow.basedir) / "workflows" / "experiments"
-#: The training launcher: tad-train train under torchrun / srun, requeued when preempted on Slurm.
-TRAINING_JOB = str(Path(workflow.basedir) / "scripts" / "tad-train-job")
+#: How training and inference start: the repository's interpreter under torchrun (srun across Slurm tasks);
+#: a preempted training is requeued on Slurm and resumes.
+TAD_TRAIN_JOB = str(Path(workflow.basedir) / "scripts" / "tad-train-job")
 #: A target is an experiment (trained here) or an experiment evaluated from its released model.
 TARGETS = [*EXPERIMENTS, *(f"{name}_released" for name in EXPERIMENTS)]
 TRAININGS = sorted({entry["train"] for entry in EXPERIMENTS.values()})
@@ -168,12 +169,10 @@ def cpu_threads(training):
     return 2 * gpus(training) if gpus(training) else 1
 
 
-def launcher(training):
-    """The command that starts tad-train: torchrun with one process per GPU (or a single process)."""
-    count = processes(training)
-    if count == 1:
-        return "tad-train"
-    return f"torchrun --standalone --nproc_per_node={count} -m tad_train"
+def launcher(count):
+    """The command that starts `tad-train train` or `tad-train infer` (the word after it) in `count`
+    processes: scripts/tad-train-job, so that both use the same interpreter and placement."""
+    return f"{shlex.quote(TAD_TRAIN_JOB)} --nproc-per-task {count}"
 
 
 def data_settings(training):

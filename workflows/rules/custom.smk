@@ -1,5 +1,5 @@
 # Your own experiment (tad-train new-experiment writes one), by file:
-#   snakemake --profile profiles/local results/custom/NAME.json --config experiment=my_experiment.yaml
+#   snakemake --profile local results/custom/NAME.json --config experiment=my_experiment.yaml
 # The file states its data (data.root, data.annotations, data.videos) and weights (backbone.weights); the
 # chain is the official one's: train -> infer -> evaluate -> report.
 
@@ -16,15 +16,14 @@ rule custom_train:
     benchmark:
         "logs/custom_train/{name}.benchmark.tsv",
     params:
-        job=TRAINING_JOB,
-        processes=max(config.get("gpus", 0), 1),
+        launch=launcher(max(config.get("gpus", 0), 1)),
     threads: 2 * config.get("gpus", 0) or 1
     resources:
         gpu=config.get("gpus", 0),
         mem_mb=16000,
         runtime=24 * 60,
     shell:
-        "{params.job:q} --nproc-per-task {params.processes} {input.config:q} --out results/custom/{wildcards.name}/train > {log:q} 2>&1"
+        "{params.launch} train {input.config:q} --out results/custom/{wildcards.name}/train > {log:q} 2>&1"
 
 
 rule custom_infer:
@@ -37,12 +36,14 @@ rule custom_infer:
         "logs/custom_infer/{name}.log",
     benchmark:
         "logs/custom_infer/{name}.benchmark.tsv",
+    params:
+        launch=launcher(1),
     resources:
         gpu=min(config.get("gpus", 0), 1),
         mem_mb=8000,
         runtime=120,
     shell:
-        "tad-train infer {input.config:q} --checkpoint results/custom/{wildcards.name}/train/checkpoints/last.pt --out {output:q} > {log:q} 2>&1"
+        "{params.launch} infer {input.config:q} --checkpoint results/custom/{wildcards.name}/train/checkpoints/last.pt --out {output:q} > {log:q} 2>&1"
 
 
 rule custom_evaluate:
@@ -67,8 +68,9 @@ rule custom_evaluate:
     resources:
         mem_mb=4000,
         runtime=20,
+    # `--subset=VALUE`: Snakemake renders an empty value as nothing, and a bare `--subset` takes no value.
     shell:
-        "tad-eval --gt {input.gt:q} --pred {input.pred:q} --dataset {params.dataset} --subset {params.subset:q} --out {output.result:q} --plot {output.plots:q} > {log:q} 2>&1"
+        "tad-eval --gt {input.gt:q} --pred {input.pred:q} --dataset {params.dataset} --subset={params.subset:q} --out {output.result:q} --plot {output.plots:q} > {log:q} 2>&1"
 
 
 rule custom_report:

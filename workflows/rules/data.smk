@@ -40,8 +40,9 @@ rule check_videos:
         mem_mb=4000,
         runtime=120,
     # Exit 1 lists problems (kept in the report; missing videos are left out of training), 2 is bad input.
+    # `--prefix=VALUE`: Snakemake renders an empty value as nothing, and a bare `--prefix` takes no value.
     shell:
-        "tad-data probe --videos {params.videos:q} --anno {input:q} --prefix {params.prefix:q} > {output:q} 2> {log:q} || [ $? -eq 1 ]"
+        "tad-data probe --videos {params.videos:q} --anno {input:q} --prefix={params.prefix:q} > {output:q} 2> {log:q} || [ $? -eq 1 ]"
 
 
 rule synthesize:

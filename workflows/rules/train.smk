@@ -1,5 +1,5 @@
 # Training (tad-train train under torchrun, always resumable), import of the released OpenTAD models, and
-# inference of either on the test subset.
+# inference of either on the test subset. Training and inference start through scripts/tad-train-job.
 
 
 rule train:
@@ -15,8 +15,7 @@ rule train:
     benchmark:
         "logs/train/{training}.benchmark.tsv",
     params:
-        job=TRAINING_JOB,
-        processes=lambda wc: processes(wc.training),
+        launch=lambda wc: launcher(processes(wc.training)),
         sets=train_settings,
     threads: lambda wc: cpu_threads(wc.training)
     resources:
@@ -26,7 +25,7 @@ rule train:
     # scripts/tad-train-job runs `tad-train train --resume auto` (torchrun with one process per GPU, srun
     # across Slurm tasks) and requeues a preempted Slurm job; a rerun continues from the newest checkpoint.
     shell:
-        "{params.job:q} --nproc-per-task {params.processes} {input.config:q} {params.sets} --out results/train/{wildcards.training} > {log:q} 2>&1"
+        "{params.launch} train {input.config:q} {params.sets} --out results/train/{wildcards.training} > {log:q} 2>&1"
 
 
 rule import_released:
@@ -61,7 +60,7 @@ rule infer:
     benchmark:
         "logs/infer/{kind}_{training}.benchmark.tsv",
     params:
-        launch=lambda wc: launcher(wc.training),
+        launch=lambda wc: launcher(processes(wc.training)),
         sets=infer_settings,
         flags=infer_flags,
         checkpoint=lambda wc: "checkpoints/last.pt" if wc.kind == "train" else "checkpoint.pt",
