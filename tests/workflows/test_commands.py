@@ -78,6 +78,21 @@ def test_an_empty_test_subset_of_your_own_experiment_reaches_tad_eval_as_a_value
     assert "no videos in subset ''" in capsys.readouterr().err
 
 
+def test_your_experiment_is_scored_on_the_subset_tad_train_evaluates(snakemake, tmp_path: Path) -> None:
+    experiment = {
+        "dataset": "thumos14",
+        "data": {"root": str(EXAMPLES), "annotations": "thumos14_mini_gt.json", "test_subset": "validation"},
+        "evaluation": {"subset": "test"},  # wins over data.test_subset, as in ExperimentConfig.eval_subset
+    }
+    experiment_file = tmp_path / "mine.yaml"
+    experiment_file.write_text(yaml.safe_dump(experiment))
+    target = "results/custom/metrics/mine.json"
+    result = snakemake(tmp_path, "-n", "-p", target, "--config", f"experiment={experiment_file}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    [command] = rendered_commands(result.stdout)["custom_evaluate"]
+    assert "--subset=test" in arguments_before_redirection(command)
+
+
 def test_training_and_inference_start_through_the_same_launcher(
     snakemake, placeholder_root: Path, tmp_path: Path
 ) -> None:

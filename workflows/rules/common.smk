@@ -318,8 +318,9 @@ def custom_setting(key):
     if key == "weights":
         weights = (document.get("backbone") or {}).get("weights")
         return [] if weights is None else [weights]
-    if key == "test_subset":
-        return data.get("test_subset", "validation")
+    if key == "test_subset":  # what tad-train evaluates during training (ExperimentConfig.eval_subset)
+        evaluation = document.get("evaluation") or {}
+        return evaluation.get("subset") or data.get("test_subset", "validation")
     if key == "dataset":
         if "dataset" not in document:
             raise WorkflowError(f"{path}: dataset: missing")

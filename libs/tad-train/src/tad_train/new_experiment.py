@@ -343,7 +343,7 @@ def _file_text(
     header += [
         f"#   tad-train train {out} \\",
         f"#       --out work_dirs/{config.name}",
-        f"#   snakemake --profile profiles/local results/custom/{config.name}.json \\",
+        f"#   snakemake --profile local results/custom/{config.name}.json \\",
         f"#       --config experiment={out}",
     ]
     if overrides:
