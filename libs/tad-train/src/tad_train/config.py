@@ -244,17 +244,9 @@ class ExperimentConfig:
         return self.evaluation.subset or self.data.test_subset
 
 
-#: Fields whose value follows from other fields: an experiment may state them only with the derived value.
-_DERIVED = {
-    "train_sampler": ("window_size", "snippet_stride", "scale_factor", "offset_frames"),
-    "test_sampler": ("window_size", "snippet_stride", "scale_factor", "offset_frames"),
-    "projection": ("in_channels", "max_seq_len"),
-    "head": ("embed_dim",),
-}
 #: Settings that do not change the trained weights; left out of the configuration hash, so changing them
 #: does not block a resume.
 _NOT_HASHED = (
-    "source",
     "trainer.num_workers",
     "trainer.log_interval",
     "trainer.test_batch_size",
