@@ -166,4 +166,5 @@ def test_bad_yaml_and_missing_files_are_one_line(tmp_path, tiny_yaml) -> None:
 def test_the_hash_ignores_settings_that_do_not_change_the_weights(tiny_config) -> None:
     base = config_hash(tiny_config())
     assert config_hash(tiny_config("trainer.num_workers=3", "trainer.log_interval=7")) == base
+    assert config_hash(tiny_config("data.decode_threads=4")) == base  # decoding threads: the same frames
     assert config_hash(tiny_config("optimizer.lr=3e-4")) != base

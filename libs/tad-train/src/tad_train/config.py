@@ -247,6 +247,7 @@ class ExperimentConfig:
 #: Settings that do not change the trained weights; left out of the configuration hash, so changing them
 #: does not block a resume.
 _NOT_HASHED = (
+    "data.decode_threads",
     "trainer.num_workers",
     "trainer.log_interval",
     "trainer.test_batch_size",
