@@ -100,6 +100,13 @@ def test_one_line_errors_name_the_field(tiny_config) -> None:
         tiny_config("augment.crop_size=4")
 
 
+@pytest.mark.parametrize("name", ["num_workers", "checkpoint_steps"])
+def test_a_negative_count_names_its_field_and_value(tiny_config, name) -> None:
+    with pytest.raises(InputError, match=rf"tiny\.yaml: trainer\.{name}: -1 cannot be negative"):
+        tiny_config(f"trainer.{name}=-1")
+    assert getattr(tiny_config(f"trainer.{name}=0").trainer, name) == 0
+
+
 def test_dataset_aliases_resolve_to_the_canonical_name(tiny_config) -> None:
     assert tiny_config("dataset=THUMOS").dataset == "thumos14"
 

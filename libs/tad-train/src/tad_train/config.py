@@ -724,8 +724,9 @@ def _validate(config: ExperimentConfig) -> None:
     ):
         if getattr(trainer, name) < 1:
             raise InputError(source, f"trainer.{name}", f"{getattr(trainer, name)} must be at least 1")
-    if trainer.num_workers < 0 or trainer.checkpoint_steps < 0:
-        raise InputError(source, "trainer", "num_workers and checkpoint_steps cannot be negative")
+    for name in ("num_workers", "checkpoint_steps"):
+        if getattr(trainer, name) < 0:
+            raise InputError(source, f"trainer.{name}", f"{getattr(trainer, name)} cannot be negative")
     if trainer.ema_decay is not None and not 0 < trainer.ema_decay < 1:
         raise InputError(source, "trainer.ema_decay", f"{trainer.ema_decay} must lie in (0, 1)")
     if config.evaluation.classifier is not None and config.head.num_classes != 1:
