@@ -15,7 +15,15 @@ import pytest
 import torch
 
 from tad_backbone import read_checkpoint
-from tad_train import EXIT_PREEMPTED, build_model, find_resume_checkpoint, write_checkpoint
+from tad_eval import InputError
+from tad_train import (
+    EXIT_PREEMPTED,
+    Trainer,
+    build_model,
+    find_resume_checkpoint,
+    setup_runtime,
+    write_checkpoint,
+)
 
 #: Short runs for the subprocess tests: 3 epochs of 3 iterations, last.pt after every iteration, and
 #: stochastic depth on, so a resume must restore the random streams too.
@@ -232,6 +240,13 @@ def test_a_different_configuration_does_not_resume_silently(
         text=True,
     )
     assert forced.returncode == 0 and "resumed from" in forced.stderr
+
+
+def test_a_head_for_another_class_count_is_refused_before_training(
+    tiny_config, tmp_path, restore_determinism
+) -> None:
+    with pytest.raises(InputError, match=r"head\.num_classes: 5, but \S+annotations\.json has 3 classes"):
+        Trainer(tiny_config("head.num_classes=5"), tmp_path, setup_runtime("cpu"))
 
 
 def _torchrun(*args: str) -> list[str]:

@@ -54,6 +54,7 @@ __all__ = [
     "ScheduleConfig",
     "TrainerConfig",
     "WindowConfig",
+    "check_classes",
     "config_hash",
     "config_to_dict",
     "dump_config",
@@ -735,6 +736,24 @@ def _validate(config: ExperimentConfig) -> None:
             "evaluation.classifier",
             f"fusion labels class-agnostic detections; this head has {config.head.num_classes} classes",
         )
+
+
+def check_classes(config: ExperimentConfig, classes: Sequence[str]) -> None:
+    """Refuse a head whose ``head.num_classes`` is not the annotation's class count.
+
+    Class-agnostic experiments train one class whatever the annotation lists (:func:`load_config` checks
+    that their head has one), so they are not compared.
+
+    Raises:
+        InputError: naming the experiment file, ``head.num_classes``, both counts and the annotation file.
+    """
+    if config.data.class_agnostic or config.head.num_classes == len(classes):
+        return
+    raise InputError(
+        config.source,
+        "head.num_classes",
+        f"{config.head.num_classes}, but {config.data.annotation_path} has {len(classes)} classes",
+    )
 
 
 def read_classes(data: DataConfig) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ from tad_data import TrainDataset, collate
 from tad_eval import InputError, atomic_write
 from tad_head import DetectionLosses, detector_param_groups
 from tad_train.checkpoints import CHECKPOINT_KEYS, find_resume_checkpoint, write_checkpoint
-from tad_train.config import ExperimentConfig, config_hash, config_to_dict, dump_config
+from tad_train.config import ExperimentConfig, check_classes, config_hash, config_to_dict, dump_config
 from tad_train.events import MetricsLog
 from tad_train.memory import experiment_memory_plan
 from tad_train.model import AdaTAD, build_model
@@ -174,7 +174,7 @@ class Trainer:
 
         data = config.data.dataset(config.data.train_subset, config.data.train_min_gt_scale, trainer.seed)
         self.dataset = TrainDataset(data, config.train_sampler, config.augment)
-        self._check_classes(self.dataset.classes)
+        check_classes(config, self.dataset.classes)
         self.sampler = _ResumableSampler(
             self.dataset, runtime.world, runtime.rank, shuffle=True, seed=trainer.seed, drop_last=True
         )
@@ -233,17 +233,6 @@ class Trainer:
     def _say(self, message: str) -> None:
         if self.runtime.is_main:
             print(f"tad-train: {message}", file=sys.stderr, flush=True)
-
-    def _check_classes(self, classes: tuple[str, ...]) -> None:
-        config = self.config
-        expected = 1 if config.data.class_agnostic else len(classes)
-        if config.head.num_classes != expected:
-            raise InputError(
-                config.source,
-                "head.num_classes",
-                f"{config.head.num_classes}, but {config.data.annotation_path} has {len(classes)} classes"
-                + (" (class-agnostic: 1)" if config.data.class_agnostic else ""),
-            )
 
     def _wrap_ddp(self, module: nn.Module) -> DistributedDataParallel:
         trainer, device = self.config.trainer, self.runtime.device
