@@ -1,8 +1,9 @@
 """AdaTAD end to end: composes tad-data, tad-backbone, tad-head and tad-eval into a model, a trainer and
 inference.
 
-Names are imported on first use, so ``tad-train --help``, ``config``, ``plan`` and ``report`` start without
-loading torch.
+Names are imported on first use, so ``import tad_train``, ``tad-train --help`` and ``tad-train report`` start
+without loading torch. ``config`` and ``plan`` load it: the experiment configuration is built from tad-data's
+and tad-head's configuration classes, whose modules import torch.
 """
 
 from importlib import import_module
