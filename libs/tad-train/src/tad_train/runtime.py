@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from tad_eval import InputError
+
 __all__ = ["Runtime", "capture_rng", "restore_rng", "seed_everything", "setup_runtime", "shutdown_runtime"]
 
 
@@ -36,18 +38,26 @@ class Runtime:
         return self.world > 1
 
 
-def setup_runtime(device: Literal["auto", "cuda", "cpu"] = "auto") -> Runtime:
+def setup_runtime(device: Literal["auto", "cuda", "cpu"] = "auto", source: str = "<memory>") -> Runtime:
     """Read the ``torchrun`` environment, pick the device and initialise the process group if needed.
 
+    Args:
+        device: the experiment's ``trainer.device``.
+        source: the experiment file it comes from, for the error message.
+
     Raises:
-        RuntimeError: ``device="cuda"`` on a machine without CUDA.
+        InputError: ``device="cuda"`` on a machine without CUDA.
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() and device != "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("trainer.device is cuda but no CUDA device is available")
+        raise InputError(
+            source,
+            "trainer.device",
+            "cuda, but no CUDA device is available on this machine; use --set trainer.device=cpu or auto",
+        )
     if use_cuda:
         torch.cuda.set_device(local_rank)
         chosen = torch.device("cuda", local_rank)
