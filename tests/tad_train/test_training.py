@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from tad_train import (
     EXIT_PREEMPTED,
     Trainer,
     build_model,
-    find_resume_checkpoint,
+    read_resume_checkpoint,
     setup_runtime,
     write_checkpoint,
 )
@@ -189,28 +191,64 @@ def test_sigterm_writes_a_checkpoint_and_exits_for_requeue(
     _assert_bitwise_equal(_weights(out), _weights(uninterrupted))
 
 
-def test_a_half_written_or_damaged_checkpoint_is_never_picked(tmp_path) -> None:
-    folder = tmp_path / "checkpoints"
-    folder.mkdir()
-    good = {
+def _training_checkpoint(epoch: int, step: int) -> dict:
+    return {
         "model": {},
         "ema": None,
         "optimizer": {},
         "scheduler": {},
         "scaler": {},
-        "epoch": 2,
+        "epoch": epoch,
         "step_in_epoch": 0,
-        "step": 6,
-        "rng": {},
+        "step": step,
+        "rng": [],
         "config_hash": "x",
     }
-    write_checkpoint(folder / "epoch_2.pt", good)
-    write_checkpoint(folder / "epoch_1.pt", {**good, "epoch": 1, "step": 3})
+
+
+def test_a_half_written_or_damaged_checkpoint_is_never_picked(tmp_path) -> None:
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    write_checkpoint(folder / "epoch_2.pt", _training_checkpoint(2, 6))
+    write_checkpoint(folder / "epoch_1.pt", _training_checkpoint(1, 3))
+    write_checkpoint(folder / "epoch_3.pt", {"model": {}, "ema": None, "epoch": 3})  # not a training one
     data = (folder / "epoch_2.pt").read_bytes()
     (folder / "last.pt").write_bytes(data[: len(data) // 2])  # truncated (a copy interrupted by hand)
     (folder / ".last.pt.x1y2.tmp").write_bytes(data)  # what a killed atomic write leaves behind
-    assert find_resume_checkpoint(folder) == folder / "epoch_2.pt"
-    assert find_resume_checkpoint(tmp_path / "nothing") is None
+    path, payload = read_resume_checkpoint(folder)
+    assert path == folder / "epoch_2.pt" and payload == _training_checkpoint(2, 6)
+    assert read_resume_checkpoint(tmp_path / "nothing") is None
+
+
+def test_resume_reads_last_pt_alone_when_it_is_good(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "checkpoints"
+    for epoch in (1, 2, 9, 10):
+        write_checkpoint(folder / f"epoch_{epoch}.pt", _training_checkpoint(epoch, 3 * epoch))
+    read = []
+    monkeypatch.setattr(
+        "tad_train.checkpoints.read_checkpoint", lambda path: read.append(path.name) or read_checkpoint(path)
+    )
+    assert read_resume_checkpoint(folder)[0] == folder / "epoch_10.pt"  # by number: 10 after 9
+    assert read == ["epoch_10.pt"]
+    write_checkpoint(folder / "last.pt", _training_checkpoint(10, 31))
+    read.clear()
+    assert read_resume_checkpoint(folder)[1]["step"] == 31 and read == ["last.pt"]
+
+
+def test_a_checkpoint_goes_straight_to_disk_and_atomically(tmp_path) -> None:
+    weights = torch.arange(4 * 2**20, dtype=torch.float32)  # 16 MiB
+    tracemalloc.start()
+    try:
+        write_checkpoint(tmp_path / "last.pt", {"model": {"w": weights}})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < weights.nbytes // 4, f"{peak} bytes: a copy of the checkpoint was made in memory"
+    assert torch.equal(read_checkpoint(tmp_path / "last.pt")["model"]["w"], weights)
+    with pytest.raises((AttributeError, pickle.PicklingError)):  # a local function does not pickle
+        write_checkpoint(tmp_path / "last.pt", {"model": {"w": weights[:1]}, "hook": lambda: None})
+    assert torch.equal(read_checkpoint(tmp_path / "last.pt")["model"]["w"], weights)
+    assert [path.name for path in tmp_path.iterdir()] == ["last.pt"]
 
 
 @pytest.mark.slow

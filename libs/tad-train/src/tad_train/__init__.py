@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 # _MODULE_OF below. tests/test_workspace.py checks that these, _MODULE_OF and __all__ list the same names.
 if TYPE_CHECKING:
     from tad_train.checkpoints import (
-        find_resume_checkpoint,
+        read_resume_checkpoint,
         write_checkpoint,
     )
     from tad_train.config import (
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _MODULE_OF = {
-    "find_resume_checkpoint": "checkpoints",
+    "read_resume_checkpoint": "checkpoints",
     "write_checkpoint": "checkpoints",
     "BackboneConfig": "config",
     "ClassifierConfig": "config",
@@ -136,12 +136,12 @@ __all__ = [
     "dump_config",
     "evaluate_model",
     "evaluate_results",
-    "find_resume_checkpoint",
     "fuse_results",
     "gather_windows",
     "load_config",
     "parse_overrides",
     "predict_windows",
+    "read_resume_checkpoint",
     "run_inference",
     "setup_runtime",
     "shutdown_runtime",

@@ -39,7 +39,7 @@ from tad_backbone import read_checkpoint
 from tad_data import TrainDataset, collate
 from tad_eval import InputError, atomic_write
 from tad_head import DetectionLosses, detector_param_groups
-from tad_train.checkpoints import CHECKPOINT_KEYS, find_resume_checkpoint, write_checkpoint
+from tad_train.checkpoints import CHECKPOINT_KEYS, read_resume_checkpoint, write_checkpoint
 from tad_train.config import ExperimentConfig, check_classes, config_hash, config_to_dict, dump_config
 from tad_train.events import MetricsLog
 from tad_train.memory import experiment_memory_plan
@@ -305,14 +305,20 @@ class Trainer:
     def _resume(self, resume: str | None, force: bool) -> None:
         if resume is None:
             return
-        path = find_resume_checkpoint(self.checkpoint_dir) if resume == "auto" else Path(resume)
-        if path is None:
-            self._say(f"--resume auto: no checkpoint in {self.checkpoint_dir}, starting from the beginning")
-            return
-        payload = read_checkpoint(path)
-        missing = [key for key in CHECKPOINT_KEYS if key not in payload]
-        if missing:
-            raise InputError(path, "keys", f"not a tad-train checkpoint: missing {missing}")
+        if resume == "auto":
+            found = read_resume_checkpoint(self.checkpoint_dir)
+            if found is None:
+                self._say(
+                    f"--resume auto: no checkpoint in {self.checkpoint_dir}, starting from the beginning"
+                )
+                return
+            path, payload = found
+        else:
+            path = Path(resume)
+            payload = read_checkpoint(path)
+            missing = [key for key in CHECKPOINT_KEYS if key not in payload]
+            if missing:
+                raise InputError(path, "keys", f"not a tad-train checkpoint: missing {missing}")
         if payload["config_hash"] != self.hash and not force:
             changed = _changed_keys(payload.get("config", {}), config_to_dict(self.config))
             raise InputError(
