@@ -259,6 +259,8 @@ def test_a_different_configuration_does_not_resume_silently(
     out.mkdir()
     (out / "checkpoints").mkdir()
     (out / "checkpoints" / "last.pt").write_bytes((uninterrupted / "checkpoints" / "epoch_2.pt").read_bytes())
+    described = (uninterrupted / "config.yaml").read_text()  # what the checkpoints were trained with
+    (out / "config.yaml").write_text(described)
     changed = subprocess.run(
         _train_command(tiny_yaml, synthetic_root, out, "--resume", "auto", "--set", "optimizer.lr=5e-4"),
         env=_environment(),
@@ -269,6 +271,7 @@ def test_a_different_configuration_does_not_resume_silently(
     error = changed.stderr.strip().splitlines()[-1]  # after the resolved configuration printed at start
     assert error.startswith("tad-train train: error: ") and error.endswith("or pass --force-resume")
     assert "last.pt: config_hash: written by another configuration (changed: optimizer.lr)" in error
+    assert (out / "config.yaml").read_text() == described
     forced = subprocess.run(
         _train_command(
             tiny_yaml, synthetic_root, out, "--resume", "auto", "--set", "optimizer.lr=5e-4", "--force-resume"
@@ -278,6 +281,7 @@ def test_a_different_configuration_does_not_resume_silently(
         text=True,
     )
     assert forced.returncode == 0 and "resumed from" in forced.stderr
+    assert "lr: 0.0005" in (out / "config.yaml").read_text() and "lr: 0.0005" not in described
 
 
 def test_a_head_for_another_class_count_is_refused_before_training(

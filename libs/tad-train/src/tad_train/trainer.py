@@ -168,9 +168,6 @@ class Trainer:
         self.hash = config_hash(config)
         self.log = MetricsLog(self.out, enabled=runtime.is_main)
         self._say(f"configuration {self.hash[:12]} ({config.source}):\n{dump_config(config)}")
-        if runtime.is_main:
-            with atomic_write(self.out / "config.yaml") as handle:
-                handle.write(dump_config(config))
 
         data = config.data.dataset(config.data.train_subset, config.data.train_min_gt_scale, trainer.seed)
         self.dataset = TrainDataset(data, config.train_sampler, config.augment)
@@ -355,6 +352,10 @@ class Trainer:
     def fit(self, resume: str | None = None, force_resume: bool = False) -> int:
         """Train to ``schedule.end_epoch``; returns the exit status (0, or :data:`EXIT_PREEMPTED`)."""
         self._resume(resume, force_resume)
+        # Only now: a refused resume must leave the config.yaml that describes the run's checkpoints.
+        if self.runtime.is_main:
+            with atomic_write(self.out / "config.yaml") as handle:
+                handle.write(dump_config(self.config))
         self.started = time.monotonic()
         stop = _StopRequest()
         try:
