@@ -291,6 +291,24 @@ def test_a_head_for_another_class_count_is_refused_before_training(
         Trainer(tiny_config("head.num_classes=5"), tmp_path, setup_runtime("cpu"))
 
 
+def test_a_checkpoint_of_another_architecture_is_one_line_naming_the_file(
+    tiny_config, tmp_path, restore_determinism
+) -> None:
+    runtime = setup_runtime("cpu")
+    Trainer(tiny_config(), tmp_path, runtime)._save("last.pt")
+    narrower = Trainer(tiny_config("projection.embed_dim=32"), tmp_path / "narrower", runtime)
+    shape = r"shape \[[\d, ]+\] in the weights but \[[\d, ]+\] in the AdaTAD"
+    narrower.checkpoint_dir.mkdir(parents=True)
+    (narrower.checkpoint_dir / "last.pt").write_bytes((tmp_path / "checkpoints" / "last.pt").read_bytes())
+    with pytest.raises(InputError, match=rf"last\.pt: detector\.\S+: {shape}"):
+        narrower.fit("auto", force_resume=True)
+    # The EMA is checked the same way: a checkpoint whose EMA is of the narrower model.
+    payload = read_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    write_checkpoint(tmp_path / "checkpoints" / "last.pt", {**payload, "ema": narrower.ema.state_dict()})
+    with pytest.raises(InputError, match=rf"last\.pt: detector\.\S+: {shape}"):
+        Trainer(tiny_config(), tmp_path, runtime).fit("auto")
+
+
 def _torchrun(*args: str) -> list[str]:
     return [
         sys.executable,

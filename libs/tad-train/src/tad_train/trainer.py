@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from tad_backbone import read_checkpoint
+from tad_backbone import load_state_dict_checked, read_checkpoint
 from tad_data import TrainDataset, collate
 from tad_eval import InputError, atomic_write
 from tad_head import DetectionLosses, detector_param_groups
@@ -329,9 +329,9 @@ class Trainer:
                 f"warning: {path} was written by {payload['world']} process(es), resuming on "
                 f"{self.runtime.world}: the data order from here on differs from an uninterrupted run"
             )
-        self.model.load_state_dict(payload["model"])
+        load_state_dict_checked(self.model, payload["model"], str(path))
         if self.ema is not None and payload["ema"] is not None:
-            self.ema.load_state_dict(payload["ema"])
+            load_state_dict_checked(self.ema, payload["ema"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.schedule.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
