@@ -26,6 +26,7 @@ from tad_train import (
     setup_runtime,
     write_checkpoint,
 )
+from tad_train.trainer import _accumulation_group_size
 
 #: Short runs for the subprocess tests: 3 epochs of 3 iterations, last.pt after every iteration, and
 #: stochastic depth on, so a resume must restore the random streams too.
@@ -307,6 +308,14 @@ def test_a_checkpoint_of_another_architecture_is_one_line_naming_the_file(
     write_checkpoint(tmp_path / "checkpoints" / "last.pt", {**payload, "ema": narrower.ema.state_dict()})
     with pytest.raises(InputError, match=rf"last\.pt: detector\.\S+: {shape}"):
         Trainer(tiny_config(), tmp_path, runtime).fit("auto")
+
+
+def test_a_short_last_accumulation_group_averages_over_its_own_batches() -> None:
+    # 7 batches in groups of 3: [1 2 3] [4 5 6] [7]; the last group's one loss is not divided by 3.
+    assert [_accumulation_group_size(batch, 7, 3) for batch in range(1, 8)] == [3, 3, 3, 3, 3, 3, 1]
+    assert [_accumulation_group_size(batch, 6, 4) for batch in range(1, 7)] == [4, 4, 4, 4, 2, 2]
+    # Without accumulation every loss is divided by 1, as before (bitwise the same training).
+    assert {_accumulation_group_size(batch, 5, 1) for batch in range(1, 6)} == {1}
 
 
 def _torchrun(*args: str) -> list[str]:

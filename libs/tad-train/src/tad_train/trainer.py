@@ -412,7 +412,8 @@ class Trainer:
             for batch in self.loader:
                 self.step_in_epoch += 1
                 boundary = self.step_in_epoch % trainer.grad_accumulation == 0 or self.step_in_epoch == total
-                losses = self._forward_backward(batch, boundary)
+                group = _accumulation_group_size(self.step_in_epoch, total, trainer.grad_accumulation)
+                losses = self._forward_backward(batch, boundary, group)
                 meter.add(losses)
                 bar.update(1)
                 if not boundary:
@@ -432,7 +433,9 @@ class Trainer:
         self.sampler.skip = 0
         return False
 
-    def _forward_backward(self, batch: dict[str, Any], boundary: bool) -> DetectionLosses:
+    def _forward_backward(self, batch: dict[str, Any], boundary: bool, group: int) -> DetectionLosses:
+        """Forward and backward of one batch of an accumulation group of ``group`` batches: the optimizer
+        steps on the group's mean loss."""
         sync = self.runtime.distributed and not boundary
         context = self.step_module.no_sync() if sync else contextlib.nullcontext()  # type: ignore[operator]
         autocast = (
@@ -443,7 +446,7 @@ class Trainer:
         with context:
             with autocast:
                 losses = self.step_module(batch)
-            self.scaler.scale(losses.total / self.config.trainer.grad_accumulation).backward()
+            self.scaler.scale(losses.total / group).backward()
         return losses
 
     def _optimizer_step(self) -> None:
@@ -579,6 +582,13 @@ class _Meter:
         averages["batches_per_s"] = self.count / elapsed if elapsed > 0 else 0.0
         self.__init__()
         return averages
+
+
+def _accumulation_group_size(batch: int, total: int, accumulation: int) -> int:
+    """Batches in the accumulation group of batch ``batch`` (1-based) of an epoch of ``total`` batches:
+    ``accumulation``, except in a last group cut short by the end of the epoch."""
+    first = (batch - 1) // accumulation * accumulation
+    return min(accumulation, total - first)
 
 
 def _peak_memory(device: torch.device) -> int:
