@@ -318,17 +318,12 @@ def test_a_short_last_accumulation_group_averages_over_its_own_batches() -> None
     assert {_accumulation_group_size(batch, 5, 1) for batch in range(1, 6)} == {1}
 
 
+#: Two processes on this machine (gloo on the CPU), then the program and its arguments.
+_TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+
+
 def _torchrun(*args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "tad_train",
-        *args,
-    ]
+    return [*_TORCHRUN, "-m", "tad_train", *args]
 
 
 @pytest.mark.slow
@@ -343,6 +338,62 @@ def test_two_process_training_keeps_the_ranks_identical(tiny_yaml, synthetic_roo
     assert final["event"] == "done" and len(final["rank_digests"]) == 2
     assert final["rank_digests"][0] == final["rank_digests"][1]
     assert final["step"] == 9  # 6 videos, global batch 2 = 1 per rank: 3 iterations per epoch, as one process
+
+
+#: A training process of a torchrun job whose ranks draw from different random streams (as ranks do once
+#: anything rank-dependent draws); with STOP_AT > 0 it stops as on SIGUSR1 after that many iterations.
+_RANKED_TRAINING = """
+import signal, sys
+import torch
+from tad_train import Trainer, load_config, setup_runtime, shutdown_runtime
+
+experiment, root, out, resume, stop_at, *overrides = sys.argv[1:]
+runtime = setup_runtime("cpu")
+trainer = Trainer(load_config(experiment, [f"data.root={root}", *overrides]), out, runtime)
+torch.manual_seed(1000 + runtime.rank)
+optimizer_step = trainer._optimizer_step
+
+
+def step_then_stop():
+    optimizer_step()
+    if runtime.is_main and trainer.step == int(stop_at):
+        signal.raise_signal(signal.SIGUSR1)
+
+
+trainer._optimizer_step = step_then_stop
+try:
+    status = trainer.fit(None if resume == "none" else resume)
+finally:
+    shutdown_runtime()
+sys.exit(status)
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_resume_bitwise_exactly_each_from_its_own_random_streams(
+    tiny_yaml, synthetic_root, tmp_path
+) -> None:
+    script = tmp_path / "ranked_training.py"
+    script.write_text(_RANKED_TRAINING)
+
+    def train(out: Path, resume: str, stop_at: int) -> subprocess.CompletedProcess:
+        command = [str(script), str(tiny_yaml), str(synthetic_root), str(out), resume, str(stop_at), *SHORT]
+        return subprocess.run(
+            [*_TORCHRUN, *command], env=_environment(), capture_output=True, text=True, timeout=600
+        )
+
+    whole = train(tmp_path / "whole", "none", 0)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    stopped = train(tmp_path / "stopped", "none", 4)  # in the second epoch; both processes exit 75
+    assert "stopped by signal" in stopped.stderr, stopped.stderr[-3000:]
+    checkpoint = read_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")
+    assert checkpoint["step"] == 4 and [sorted(state) for state in checkpoint["rng"]] == 2 * [
+        ["cuda", "numpy", "python", "torch"]
+    ]
+    assert not torch.equal(checkpoint["rng"][0]["torch"], checkpoint["rng"][1]["torch"])
+    resumed = train(tmp_path / "stopped", "auto", 0)
+    assert resumed.returncode == 0 and "resumed from" in resumed.stderr, resumed.stderr[-3000:]
+    _assert_bitwise_equal(_weights(tmp_path / "stopped"), _weights(tmp_path / "whole"))
 
 
 @pytest.mark.slow

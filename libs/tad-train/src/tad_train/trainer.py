@@ -7,11 +7,12 @@ parameter groups, the per-iteration warm-up + cosine schedule, and an EMA of eve
 training videos in ``DistributedSampler(shuffle=True, drop_last=True)`` order, and every sample's window
 and augmentation are a pure function of (seed, epoch, index) (tad-data).
 
-Checkpoints (``OUT/checkpoints``) hold the model, EMA, optimizer, schedule, scaler, every random stream and
-the position inside the epoch, so a run resumed with ``--resume auto`` after being killed at any moment
-continues exactly: on the CPU with one process the final weights are bitwise equal to an uninterrupted
-run's. SIGTERM (Slurm preemption) or SIGUSR1 makes every process stop at the next iteration boundary,
-rank 0 writes ``last.pt``, and the command exits with :data:`EXIT_PREEMPTED` so the caller requeues it.
+Checkpoints (``OUT/checkpoints``) hold the model, EMA, optimizer, schedule, scaler, every process's random
+streams and the position inside the epoch, so a run resumed with ``--resume auto`` after being killed at
+any moment continues exactly: on the CPU, with one process or two, the final weights are bitwise equal to
+an uninterrupted run's. SIGTERM (Slurm preemption) or SIGUSR1 makes every process stop at the next
+iteration boundary, rank 0 writes ``last.pt``, and the command exits with :data:`EXIT_PREEMPTED` so the
+caller requeues it.
 """
 
 from __future__ import annotations
@@ -273,7 +274,7 @@ class Trainer:
     def checkpoint_dir(self) -> Path:
         return self.out / "checkpoints"
 
-    def _payload(self) -> dict[str, Any]:
+    def _payload(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
             "ema": None if self.ema is None else self.ema.state_dict(),
@@ -283,7 +284,7 @@ class Trainer:
             "epoch": self.epoch,
             "step_in_epoch": self.step_in_epoch,
             "step": self.step,
-            "rng": capture_rng(),
+            "rng": rng,
             "config_hash": self.hash,
             "config": config_to_dict(self.config),
             "world": self.runtime.world,
@@ -292,12 +293,24 @@ class Trainer:
         }
 
     def _save(self, *names: str) -> None:
+        """Rank 0 writes the checkpoint to ``names``; every process calls this (it gathers the streams)."""
+        rng = self._rng_states()
         if self.runtime.is_main:
-            payload = self._payload()
+            payload = self._payload(rng)
             for name in names:
                 write_checkpoint(self.checkpoint_dir / name, payload)
         if self.runtime.distributed:
             dist.barrier()
+
+    def _rng_states(self) -> list[dict[str, Any]]:
+        """Every process's random streams, in rank order: each draws its own drop-path masks (and CUDA
+        stream), so each resumes from its own."""
+        state = capture_rng(self.runtime.device)
+        if not self.runtime.distributed:
+            return [state]
+        states: list[dict[str, Any] | None] = [None] * self.runtime.world
+        dist.all_gather_object(states, state)
+        return states
 
     def _resume(self, resume: str | None, force: bool) -> None:
         if resume is None:
@@ -341,7 +354,11 @@ class Trainer:
             payload["step"],
         )
         self.seconds_before = float(payload.get("train_seconds", 0.0))
-        restore_rng(payload["rng"])
+        states = payload["rng"]
+        if not isinstance(states, list) or not states:
+            raise InputError(path, "rng", "expected the random streams of every process (a list by rank)")
+        # On another number of processes the data order differs anyway (warned above): rank r takes an entry.
+        restore_rng(states[self.runtime.rank % len(states)], self.runtime.device)
         self._say(
             f"resumed from {path}: epoch {self.epoch}, batch {self.step_in_epoch}, iteration {self.step}"
         )
