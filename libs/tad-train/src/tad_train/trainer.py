@@ -337,6 +337,9 @@ class Trainer:
                 f"written by another configuration (changed: {', '.join(changed[:6]) or 'unknown'}); "
                 "resume with that configuration, or pass --force-resume",
             )
+        streams = payload["rng"]
+        if not isinstance(streams, list) or not streams:
+            raise InputError(path, "rng", "expected the random streams of every process (a list by rank)")
         if payload.get("world", self.runtime.world) != self.runtime.world:
             self._say(
                 f"warning: {path} was written by {payload['world']} process(es), resuming on "
@@ -354,11 +357,8 @@ class Trainer:
             payload["step"],
         )
         self.seconds_before = float(payload.get("train_seconds", 0.0))
-        states = payload["rng"]
-        if not isinstance(states, list) or not states:
-            raise InputError(path, "rng", "expected the random streams of every process (a list by rank)")
         # On another number of processes the data order differs anyway (warned above): rank r takes an entry.
-        restore_rng(states[self.runtime.rank % len(states)], self.runtime.device)
+        restore_rng(streams[self.runtime.rank % len(streams)], self.runtime.device)
         self._say(
             f"resumed from {path}: epoch {self.epoch}, batch {self.step_in_epoch}, iteration {self.step}"
         )
