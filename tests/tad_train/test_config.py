@@ -12,6 +12,7 @@ from tad_backbone import ARCHITECTURES
 from tad_eval import PRESETS, InputError
 from tad_head import detector_preset
 from tad_train import config_hash, dump_config, load_config
+from tad_train.config import check_classes
 
 
 def _write(path: Path, data: dict) -> Path:
@@ -100,6 +101,13 @@ def test_one_line_errors_name_the_field(tiny_config) -> None:
         tiny_config("augment.crop_size=4")
 
 
+@pytest.mark.parametrize("name", ["num_workers", "checkpoint_steps"])
+def test_a_negative_count_names_its_field_and_value(tiny_config, name) -> None:
+    with pytest.raises(InputError, match=rf"tiny\.yaml: trainer\.{name}: -1 cannot be negative"):
+        tiny_config(f"trainer.{name}=-1")
+    assert getattr(tiny_config(f"trainer.{name}=0").trainer, name) == 0
+
+
 def test_dataset_aliases_resolve_to_the_canonical_name(tiny_config) -> None:
     assert tiny_config("dataset=THUMOS").dataset == "thumos14"
 
@@ -107,7 +115,13 @@ def test_dataset_aliases_resolve_to_the_canonical_name(tiny_config) -> None:
 def test_num_classes_comes_from_the_class_list_or_must_match_it(tiny_config, synthetic_root) -> None:
     classes = (synthetic_root / "annotations.classes.txt").read_text().split()
     assert tiny_config().head.num_classes == len(classes) == 3
-    assert tiny_config("head.num_classes=5").head.num_classes == 5  # checked against the data at train start
+    five = tiny_config("head.num_classes=5")
+    assert five.head.num_classes == 5  # checked against the data where it is read (train, infer, detect)
+    with pytest.raises(
+        InputError, match=r"tiny\.yaml: head\.num_classes: 5, but \S+annotations\.json has 3 classes$"
+    ):
+        check_classes(five, classes)
+    check_classes(tiny_config(), classes)
 
 
 def test_bases_are_merged_below_the_file_and_chains_refused(tmp_path, synthetic_root) -> None:
@@ -148,6 +162,7 @@ def test_class_agnostic_experiments_have_one_class_and_may_fuse(tmp_path, synthe
     )
     config = load_config(path)
     assert config.head.num_classes == 1 and config.evaluation.classifier.mode == "sqrt"
+    check_classes(config, ("a", "b", "c"))  # one class trained, whatever the annotation lists
     with pytest.raises(InputError, match=r"evaluation\.classifier: fusion labels class-agnostic detections"):
         load_config(path, ["data.class_agnostic=false"])
 
@@ -166,4 +181,5 @@ def test_bad_yaml_and_missing_files_are_one_line(tmp_path, tiny_yaml) -> None:
 def test_the_hash_ignores_settings_that_do_not_change_the_weights(tiny_config) -> None:
     base = config_hash(tiny_config())
     assert config_hash(tiny_config("trainer.num_workers=3", "trainer.log_interval=7")) == base
+    assert config_hash(tiny_config("data.decode_threads=4")) == base  # decoding threads: the same frames
     assert config_hash(tiny_config("optimizer.lr=3e-4")) != base

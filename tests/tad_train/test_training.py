@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 import torch
 
 from tad_backbone import read_checkpoint
-from tad_train import EXIT_PREEMPTED, build_model, find_resume_checkpoint, write_checkpoint
+from tad_eval import InputError
+from tad_train import (
+    EXIT_PREEMPTED,
+    Trainer,
+    build_model,
+    read_resume_checkpoint,
+    setup_runtime,
+    write_checkpoint,
+)
+from tad_train.trainer import _accumulation_group_size
 
 #: Short runs for the subprocess tests: 3 epochs of 3 iterations, last.pt after every iteration, and
 #: stochastic depth on, so a resume must restore the random streams too.
@@ -181,28 +192,64 @@ def test_sigterm_writes_a_checkpoint_and_exits_for_requeue(
     _assert_bitwise_equal(_weights(out), _weights(uninterrupted))
 
 
-def test_a_half_written_or_damaged_checkpoint_is_never_picked(tmp_path) -> None:
-    folder = tmp_path / "checkpoints"
-    folder.mkdir()
-    good = {
+def _training_checkpoint(epoch: int, step: int) -> dict:
+    return {
         "model": {},
         "ema": None,
         "optimizer": {},
         "scheduler": {},
         "scaler": {},
-        "epoch": 2,
+        "epoch": epoch,
         "step_in_epoch": 0,
-        "step": 6,
-        "rng": {},
+        "step": step,
+        "rng": [],
         "config_hash": "x",
     }
-    write_checkpoint(folder / "epoch_2.pt", good)
-    write_checkpoint(folder / "epoch_1.pt", {**good, "epoch": 1, "step": 3})
+
+
+def test_a_half_written_or_damaged_checkpoint_is_never_picked(tmp_path) -> None:
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    write_checkpoint(folder / "epoch_2.pt", _training_checkpoint(2, 6))
+    write_checkpoint(folder / "epoch_1.pt", _training_checkpoint(1, 3))
+    write_checkpoint(folder / "epoch_3.pt", {"model": {}, "ema": None, "epoch": 3})  # not a training one
     data = (folder / "epoch_2.pt").read_bytes()
     (folder / "last.pt").write_bytes(data[: len(data) // 2])  # truncated (a copy interrupted by hand)
     (folder / ".last.pt.x1y2.tmp").write_bytes(data)  # what a killed atomic write leaves behind
-    assert find_resume_checkpoint(folder) == folder / "epoch_2.pt"
-    assert find_resume_checkpoint(tmp_path / "nothing") is None
+    path, payload = read_resume_checkpoint(folder)
+    assert path == folder / "epoch_2.pt" and payload == _training_checkpoint(2, 6)
+    assert read_resume_checkpoint(tmp_path / "nothing") is None
+
+
+def test_resume_reads_last_pt_alone_when_it_is_good(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "checkpoints"
+    for epoch in (1, 2, 9, 10):
+        write_checkpoint(folder / f"epoch_{epoch}.pt", _training_checkpoint(epoch, 3 * epoch))
+    read = []
+    monkeypatch.setattr(
+        "tad_train.checkpoints.read_checkpoint", lambda path: read.append(path.name) or read_checkpoint(path)
+    )
+    assert read_resume_checkpoint(folder)[0] == folder / "epoch_10.pt"  # by number: 10 after 9
+    assert read == ["epoch_10.pt"]
+    write_checkpoint(folder / "last.pt", _training_checkpoint(10, 31))
+    read.clear()
+    assert read_resume_checkpoint(folder)[1]["step"] == 31 and read == ["last.pt"]
+
+
+def test_a_checkpoint_goes_straight_to_disk_and_atomically(tmp_path) -> None:
+    weights = torch.arange(4 * 2**20, dtype=torch.float32)  # 16 MiB
+    tracemalloc.start()
+    try:
+        write_checkpoint(tmp_path / "last.pt", {"model": {"w": weights}})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < weights.nbytes // 4, f"{peak} bytes: a copy of the checkpoint was made in memory"
+    assert torch.equal(read_checkpoint(tmp_path / "last.pt")["model"]["w"], weights)
+    with pytest.raises((AttributeError, pickle.PicklingError)):  # a local function does not pickle
+        write_checkpoint(tmp_path / "last.pt", {"model": {"w": weights[:1]}, "hook": lambda: None})
+    assert torch.equal(read_checkpoint(tmp_path / "last.pt")["model"]["w"], weights)
+    assert [path.name for path in tmp_path.iterdir()] == ["last.pt"]
 
 
 @pytest.mark.slow
@@ -213,6 +260,8 @@ def test_a_different_configuration_does_not_resume_silently(
     out.mkdir()
     (out / "checkpoints").mkdir()
     (out / "checkpoints" / "last.pt").write_bytes((uninterrupted / "checkpoints" / "epoch_2.pt").read_bytes())
+    described = (uninterrupted / "config.yaml").read_text()  # what the checkpoints were trained with
+    (out / "config.yaml").write_text(described)
     changed = subprocess.run(
         _train_command(tiny_yaml, synthetic_root, out, "--resume", "auto", "--set", "optimizer.lr=5e-4"),
         env=_environment(),
@@ -223,6 +272,7 @@ def test_a_different_configuration_does_not_resume_silently(
     error = changed.stderr.strip().splitlines()[-1]  # after the resolved configuration printed at start
     assert error.startswith("tad-train train: error: ") and error.endswith("or pass --force-resume")
     assert "last.pt: config_hash: written by another configuration (changed: optimizer.lr)" in error
+    assert (out / "config.yaml").read_text() == described
     forced = subprocess.run(
         _train_command(
             tiny_yaml, synthetic_root, out, "--resume", "auto", "--set", "optimizer.lr=5e-4", "--force-resume"
@@ -232,19 +282,52 @@ def test_a_different_configuration_does_not_resume_silently(
         text=True,
     )
     assert forced.returncode == 0 and "resumed from" in forced.stderr
+    assert "lr: 0.0005" in (out / "config.yaml").read_text() and "lr: 0.0005" not in described
+
+
+def test_a_head_for_another_class_count_is_refused_before_training(
+    tiny_config, tmp_path, restore_determinism
+) -> None:
+    with pytest.raises(InputError, match=r"head\.num_classes: 5, but \S+annotations\.json has 3 classes"):
+        Trainer(tiny_config("head.num_classes=5"), tmp_path, setup_runtime("cpu"))
+
+
+def test_a_checkpoint_of_another_architecture_or_layout_is_one_line_naming_the_file(
+    tiny_config, tmp_path, restore_determinism
+) -> None:
+    runtime = setup_runtime("cpu")
+    Trainer(tiny_config(), tmp_path, runtime)._save("last.pt")
+    narrower = Trainer(tiny_config("projection.embed_dim=32"), tmp_path / "narrower", runtime)
+    shape = r"shape \[[\d, ]+\] in the weights but \[[\d, ]+\] in the AdaTAD"
+    narrower.checkpoint_dir.mkdir(parents=True)
+    (narrower.checkpoint_dir / "last.pt").write_bytes((tmp_path / "checkpoints" / "last.pt").read_bytes())
+    with pytest.raises(InputError, match=rf"last\.pt: detector\.\S+: {shape}"):
+        narrower.fit("auto", force_resume=True)
+    # The EMA is checked the same way: a checkpoint whose EMA is of the narrower model.
+    payload = read_checkpoint(tmp_path / "checkpoints" / "last.pt")
+    write_checkpoint(tmp_path / "checkpoints" / "last.pt", {**payload, "ema": narrower.ema.state_dict()})
+    with pytest.raises(InputError, match=rf"last\.pt: detector\.\S+: {shape}"):
+        Trainer(tiny_config(), tmp_path, runtime).fit("auto")
+    # Random streams not listed by process (one dict, as development versions of the trainer wrote).
+    write_checkpoint(tmp_path / "checkpoints" / "last.pt", {**payload, "rng": payload["rng"][0]})
+    with pytest.raises(InputError, match=r"last\.pt: rng: expected the random streams of every process"):
+        Trainer(tiny_config(), tmp_path, runtime).fit("auto")
+
+
+def test_a_short_last_accumulation_group_averages_over_its_own_batches() -> None:
+    # 7 batches in groups of 3: [1 2 3] [4 5 6] [7]; the last group's one loss is not divided by 3.
+    assert [_accumulation_group_size(batch, 7, 3) for batch in range(1, 8)] == [3, 3, 3, 3, 3, 3, 1]
+    assert [_accumulation_group_size(batch, 6, 4) for batch in range(1, 7)] == [4, 4, 4, 4, 2, 2]
+    # Without accumulation every loss is divided by 1, as before (bitwise the same training).
+    assert {_accumulation_group_size(batch, 5, 1) for batch in range(1, 6)} == {1}
+
+
+#: Two processes on this machine (gloo on the CPU), then the program and its arguments.
+_TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
 def _torchrun(*args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "tad_train",
-        *args,
-    ]
+    return [*_TORCHRUN, "-m", "tad_train", *args]
 
 
 @pytest.mark.slow
@@ -259,6 +342,62 @@ def test_two_process_training_keeps_the_ranks_identical(tiny_yaml, synthetic_roo
     assert final["event"] == "done" and len(final["rank_digests"]) == 2
     assert final["rank_digests"][0] == final["rank_digests"][1]
     assert final["step"] == 9  # 6 videos, global batch 2 = 1 per rank: 3 iterations per epoch, as one process
+
+
+#: A training process of a torchrun job whose ranks draw from different random streams (as ranks do once
+#: anything rank-dependent draws); with STOP_AT > 0 it stops as on SIGUSR1 after that many iterations.
+_RANKED_TRAINING = """
+import signal, sys
+import torch
+from tad_train import Trainer, load_config, setup_runtime, shutdown_runtime
+
+experiment, root, out, resume, stop_at, *overrides = sys.argv[1:]
+runtime = setup_runtime("cpu")
+trainer = Trainer(load_config(experiment, [f"data.root={root}", *overrides]), out, runtime)
+torch.manual_seed(1000 + runtime.rank)
+optimizer_step = trainer._optimizer_step
+
+
+def step_then_stop():
+    optimizer_step()
+    if runtime.is_main and trainer.step == int(stop_at):
+        signal.raise_signal(signal.SIGUSR1)
+
+
+trainer._optimizer_step = step_then_stop
+try:
+    status = trainer.fit(None if resume == "none" else resume)
+finally:
+    shutdown_runtime()
+sys.exit(status)
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_resume_bitwise_exactly_each_from_its_own_random_streams(
+    tiny_yaml, synthetic_root, tmp_path
+) -> None:
+    script = tmp_path / "ranked_training.py"
+    script.write_text(_RANKED_TRAINING)
+
+    def train(out: Path, resume: str, stop_at: int) -> subprocess.CompletedProcess:
+        command = [str(script), str(tiny_yaml), str(synthetic_root), str(out), resume, str(stop_at), *SHORT]
+        return subprocess.run(
+            [*_TORCHRUN, *command], env=_environment(), capture_output=True, text=True, timeout=600
+        )
+
+    whole = train(tmp_path / "whole", "none", 0)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    stopped = train(tmp_path / "stopped", "none", 4)  # in the second epoch; both processes exit 75
+    assert "stopped by signal" in stopped.stderr, stopped.stderr[-3000:]
+    checkpoint = read_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")
+    assert checkpoint["step"] == 4 and [sorted(state) for state in checkpoint["rng"]] == 2 * [
+        ["cuda", "numpy", "python", "torch"]
+    ]
+    assert not torch.equal(checkpoint["rng"][0]["torch"], checkpoint["rng"][1]["torch"])
+    resumed = train(tmp_path / "stopped", "auto", 0)
+    assert resumed.returncode == 0 and "resumed from" in resumed.stderr, resumed.stderr[-3000:]
+    _assert_bitwise_equal(_weights(tmp_path / "stopped"), _weights(tmp_path / "whole"))
 
 
 @pytest.mark.slow

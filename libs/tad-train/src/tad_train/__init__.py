@@ -1,8 +1,9 @@
 """AdaTAD end to end: composes tad-data, tad-backbone, tad-head and tad-eval into a model, a trainer and
 inference.
 
-Names are imported on first use, so ``tad-train --help``, ``config``, ``plan`` and ``report`` start without
-loading torch.
+Names are imported on first use, so ``import tad_train``, ``tad-train --help`` and ``tad-train report`` start
+without loading torch. ``config`` and ``plan`` load it: the experiment configuration is built from tad-data's
+and tad-head's configuration classes, whose modules import torch.
 """
 
 from importlib import import_module
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 # _MODULE_OF below. tests/test_workspace.py checks that these, _MODULE_OF and __all__ list the same names.
 if TYPE_CHECKING:
     from tad_train.checkpoints import (
-        find_resume_checkpoint,
+        read_resume_checkpoint,
         write_checkpoint,
     )
     from tad_train.config import (
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _MODULE_OF = {
-    "find_resume_checkpoint": "checkpoints",
+    "read_resume_checkpoint": "checkpoints",
     "write_checkpoint": "checkpoints",
     "BackboneConfig": "config",
     "ClassifierConfig": "config",
@@ -135,12 +136,12 @@ __all__ = [
     "dump_config",
     "evaluate_model",
     "evaluate_results",
-    "find_resume_checkpoint",
     "fuse_results",
     "gather_windows",
     "load_config",
     "parse_overrides",
     "predict_windows",
+    "read_resume_checkpoint",
     "run_inference",
     "setup_runtime",
     "shutdown_runtime",

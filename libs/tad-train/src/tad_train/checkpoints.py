@@ -2,14 +2,13 @@
 
 A checkpoint is a plain ``torch.save`` dict (``model``, ``ema``, ``optimizer``, ``scheduler``, ``scaler``,
 ``epoch``, ``step``, ``step_in_epoch``, ``rng``, ``config_hash``, ``config``, ``world``) that
-``torch.load(weights_only=True)`` reads (``tad_backbone.read_checkpoint``). It goes to a temporary file
-beside its target and is renamed over it, so a run killed while writing leaves the previous checkpoint
-intact and never a truncated one.
+``torch.load(weights_only=True)`` reads (``tad_backbone.read_checkpoint``). It is serialised straight into
+a temporary file beside its target, which is renamed over it, so a run killed while writing leaves the
+previous checkpoint intact and never a truncated one.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from tad_backbone import read_checkpoint
 from tad_eval import InputError, atomic_write
 
-__all__ = ["CHECKPOINT_KEYS", "find_resume_checkpoint", "write_checkpoint"]
+__all__ = ["CHECKPOINT_KEYS", "read_resume_checkpoint", "write_checkpoint"]
 
 #: What every training checkpoint holds.
 CHECKPOINT_KEYS = (
@@ -35,37 +34,37 @@ CHECKPOINT_KEYS = (
     "rng",
     "config_hash",
 )
-_CANDIDATE = re.compile(r"^(last|epoch_\d+)\.pt$")
+_EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
 
 
 def write_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> None:
-    """Serialise ``payload`` in memory, then write it atomically to ``path``."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    """Write ``payload`` atomically to ``path``, serialised straight to disk (no copy in memory)."""
     with atomic_write(path, "wb") as handle:
-        handle.write(buffer.getbuffer())
+        torch.save(payload, handle)
 
 
-def find_resume_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
-    """The newest complete checkpoint in ``folder`` (``last.pt``, ``epoch_N.pt``), or None.
+def read_resume_checkpoint(folder: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]] | None:
+    """The newest complete checkpoint in ``folder`` and its contents, or None when there is none.
 
-    Candidates are ranked by the training position they record (epoch, then step); one that cannot be
-    read is skipped, so a damaged file never stops a resume when an older good one exists.
+    ``last.pt`` is rewritten at every save, so when it reads it is the newest; otherwise the ``epoch_N.pt``
+    files are tried from the highest N down. A file that cannot be read or lacks a key of
+    :data:`CHECKPOINT_KEYS` is skipped, so a damaged file never stops a resume when an older good one
+    exists. Files are read one at a time and only until one is good (a ViT-g checkpoint is gigabytes).
     """
-    best: tuple[tuple[int, int], Path] | None = None
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    for path in sorted(folder.iterdir()):
-        if not _CANDIDATE.match(path.name):
+    epochs = [
+        (int(match.group(1)), path) for path in folder.iterdir() if (match := _EPOCH_FILE.match(path.name))
+    ]
+    candidates = [folder / "last.pt", *(path for _, path in sorted(epochs, reverse=True))]
+    for path in candidates:
+        if not path.is_file():
             continue
         try:
             payload = read_checkpoint(path)
         except InputError:
             continue
-        if not all(key in payload for key in CHECKPOINT_KEYS):
-            continue
-        position = (int(payload["step"]), int(payload["epoch"]))
-        if best is None or position > best[0]:
-            best = (position, path)
-    return None if best is None else best[1]
+        if all(key in payload for key in CHECKPOINT_KEYS):
+            return path, payload
+    return None

@@ -54,6 +54,7 @@ __all__ = [
     "ScheduleConfig",
     "TrainerConfig",
     "WindowConfig",
+    "check_classes",
     "config_hash",
     "config_to_dict",
     "dump_config",
@@ -244,17 +245,10 @@ class ExperimentConfig:
         return self.evaluation.subset or self.data.test_subset
 
 
-#: Fields whose value follows from other fields: an experiment may state them only with the derived value.
-_DERIVED = {
-    "train_sampler": ("window_size", "snippet_stride", "scale_factor", "offset_frames"),
-    "test_sampler": ("window_size", "snippet_stride", "scale_factor", "offset_frames"),
-    "projection": ("in_channels", "max_seq_len"),
-    "head": ("embed_dim",),
-}
 #: Settings that do not change the trained weights; left out of the configuration hash, so changing them
 #: does not block a resume.
 _NOT_HASHED = (
-    "source",
+    "data.decode_threads",
     "trainer.num_workers",
     "trainer.log_interval",
     "trainer.test_batch_size",
@@ -731,8 +725,9 @@ def _validate(config: ExperimentConfig) -> None:
     ):
         if getattr(trainer, name) < 1:
             raise InputError(source, f"trainer.{name}", f"{getattr(trainer, name)} must be at least 1")
-    if trainer.num_workers < 0 or trainer.checkpoint_steps < 0:
-        raise InputError(source, "trainer", "num_workers and checkpoint_steps cannot be negative")
+    for name in ("num_workers", "checkpoint_steps"):
+        if getattr(trainer, name) < 0:
+            raise InputError(source, f"trainer.{name}", f"{getattr(trainer, name)} cannot be negative")
     if trainer.ema_decay is not None and not 0 < trainer.ema_decay < 1:
         raise InputError(source, "trainer.ema_decay", f"{trainer.ema_decay} must lie in (0, 1)")
     if config.evaluation.classifier is not None and config.head.num_classes != 1:
@@ -741,6 +736,24 @@ def _validate(config: ExperimentConfig) -> None:
             "evaluation.classifier",
             f"fusion labels class-agnostic detections; this head has {config.head.num_classes} classes",
         )
+
+
+def check_classes(config: ExperimentConfig, classes: Sequence[str]) -> None:
+    """Refuse a head whose ``head.num_classes`` is not the annotation's class count.
+
+    Class-agnostic experiments train one class whatever the annotation lists (:func:`load_config` checks
+    that their head has one), so they are not compared.
+
+    Raises:
+        InputError: naming the experiment file, ``head.num_classes``, both counts and the annotation file.
+    """
+    if config.data.class_agnostic or config.head.num_classes == len(classes):
+        return
+    raise InputError(
+        config.source,
+        "head.num_classes",
+        f"{config.head.num_classes}, but {config.data.annotation_path} has {len(classes)} classes",
+    )
 
 
 def read_classes(data: DataConfig) -> tuple[str, ...]:

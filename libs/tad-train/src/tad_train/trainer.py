@@ -7,11 +7,12 @@ parameter groups, the per-iteration warm-up + cosine schedule, and an EMA of eve
 training videos in ``DistributedSampler(shuffle=True, drop_last=True)`` order, and every sample's window
 and augmentation are a pure function of (seed, epoch, index) (tad-data).
 
-Checkpoints (``OUT/checkpoints``) hold the model, EMA, optimizer, schedule, scaler, every random stream and
-the position inside the epoch, so a run resumed with ``--resume auto`` after being killed at any moment
-continues exactly: on the CPU with one process the final weights are bitwise equal to an uninterrupted
-run's. SIGTERM (Slurm preemption) or SIGUSR1 makes every process stop at the next iteration boundary,
-rank 0 writes ``last.pt``, and the command exits with :data:`EXIT_PREEMPTED` so the caller requeues it.
+Checkpoints (``OUT/checkpoints``) hold the model, EMA, optimizer, schedule, scaler, every process's random
+streams and the position inside the epoch, so a run resumed with ``--resume auto`` after being killed at
+any moment continues exactly: on the CPU, with one process or two, the final weights are bitwise equal to
+an uninterrupted run's. SIGTERM (Slurm preemption) or SIGUSR1 makes every process stop at the next
+iteration boundary, rank 0 writes ``last.pt``, and the command exits with :data:`EXIT_PREEMPTED` so the
+caller requeues it.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from tad_backbone import read_checkpoint
+from tad_backbone import load_state_dict_checked, read_checkpoint
 from tad_data import TrainDataset, collate
 from tad_eval import InputError, atomic_write
 from tad_head import DetectionLosses, detector_param_groups
-from tad_train.checkpoints import CHECKPOINT_KEYS, find_resume_checkpoint, write_checkpoint
-from tad_train.config import ExperimentConfig, config_hash, config_to_dict, dump_config
+from tad_train.checkpoints import CHECKPOINT_KEYS, read_resume_checkpoint, write_checkpoint
+from tad_train.config import ExperimentConfig, check_classes, config_hash, config_to_dict, dump_config
 from tad_train.events import MetricsLog
 from tad_train.memory import experiment_memory_plan
 from tad_train.model import AdaTAD, build_model
@@ -168,13 +169,10 @@ class Trainer:
         self.hash = config_hash(config)
         self.log = MetricsLog(self.out, enabled=runtime.is_main)
         self._say(f"configuration {self.hash[:12]} ({config.source}):\n{dump_config(config)}")
-        if runtime.is_main:
-            with atomic_write(self.out / "config.yaml") as handle:
-                handle.write(dump_config(config))
 
         data = config.data.dataset(config.data.train_subset, config.data.train_min_gt_scale, trainer.seed)
         self.dataset = TrainDataset(data, config.train_sampler, config.augment)
-        self._check_classes(self.dataset.classes)
+        check_classes(config, self.dataset.classes)
         self.sampler = _ResumableSampler(
             self.dataset, runtime.world, runtime.rank, shuffle=True, seed=trainer.seed, drop_last=True
         )
@@ -234,17 +232,6 @@ class Trainer:
         if self.runtime.is_main:
             print(f"tad-train: {message}", file=sys.stderr, flush=True)
 
-    def _check_classes(self, classes: tuple[str, ...]) -> None:
-        config = self.config
-        expected = 1 if config.data.class_agnostic else len(classes)
-        if config.head.num_classes != expected:
-            raise InputError(
-                config.source,
-                "head.num_classes",
-                f"{config.head.num_classes}, but {config.data.annotation_path} has {len(classes)} classes"
-                + (" (class-agnostic: 1)" if config.data.class_agnostic else ""),
-            )
-
     def _wrap_ddp(self, module: nn.Module) -> DistributedDataParallel:
         trainer, device = self.config.trainer, self.runtime.device
         wrapped = DistributedDataParallel(
@@ -287,7 +274,7 @@ class Trainer:
     def checkpoint_dir(self) -> Path:
         return self.out / "checkpoints"
 
-    def _payload(self) -> dict[str, Any]:
+    def _payload(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
             "ema": None if self.ema is None else self.ema.state_dict(),
@@ -297,7 +284,7 @@ class Trainer:
             "epoch": self.epoch,
             "step_in_epoch": self.step_in_epoch,
             "step": self.step,
-            "rng": capture_rng(),
+            "rng": rng,
             "config_hash": self.hash,
             "config": config_to_dict(self.config),
             "world": self.runtime.world,
@@ -306,24 +293,42 @@ class Trainer:
         }
 
     def _save(self, *names: str) -> None:
+        """Rank 0 writes the checkpoint to ``names``; every process calls this (it gathers the streams)."""
+        rng = self._rng_states()
         if self.runtime.is_main:
-            payload = self._payload()
+            payload = self._payload(rng)
             for name in names:
                 write_checkpoint(self.checkpoint_dir / name, payload)
         if self.runtime.distributed:
             dist.barrier()
 
+    def _rng_states(self) -> list[dict[str, Any]]:
+        """Every process's random streams, in rank order: each draws its own drop-path masks (and CUDA
+        stream), so each resumes from its own."""
+        state = capture_rng(self.runtime.device)
+        if not self.runtime.distributed:
+            return [state]
+        states: list[dict[str, Any] | None] = [None] * self.runtime.world
+        dist.all_gather_object(states, state)
+        return states
+
     def _resume(self, resume: str | None, force: bool) -> None:
         if resume is None:
             return
-        path = find_resume_checkpoint(self.checkpoint_dir) if resume == "auto" else Path(resume)
-        if path is None:
-            self._say(f"--resume auto: no checkpoint in {self.checkpoint_dir}, starting from the beginning")
-            return
-        payload = read_checkpoint(path)
-        missing = [key for key in CHECKPOINT_KEYS if key not in payload]
-        if missing:
-            raise InputError(path, "keys", f"not a tad-train checkpoint: missing {missing}")
+        if resume == "auto":
+            found = read_resume_checkpoint(self.checkpoint_dir)
+            if found is None:
+                self._say(
+                    f"--resume auto: no checkpoint in {self.checkpoint_dir}, starting from the beginning"
+                )
+                return
+            path, payload = found
+        else:
+            path = Path(resume)
+            payload = read_checkpoint(path)
+            missing = [key for key in CHECKPOINT_KEYS if key not in payload]
+            if missing:
+                raise InputError(path, "keys", f"not a tad-train checkpoint: missing {missing}")
         if payload["config_hash"] != self.hash and not force:
             changed = _changed_keys(payload.get("config", {}), config_to_dict(self.config))
             raise InputError(
@@ -332,14 +337,17 @@ class Trainer:
                 f"written by another configuration (changed: {', '.join(changed[:6]) or 'unknown'}); "
                 "resume with that configuration, or pass --force-resume",
             )
+        streams = payload["rng"]
+        if not isinstance(streams, list) or not streams:
+            raise InputError(path, "rng", "expected the random streams of every process (a list by rank)")
         if payload.get("world", self.runtime.world) != self.runtime.world:
             self._say(
                 f"warning: {path} was written by {payload['world']} process(es), resuming on "
                 f"{self.runtime.world}: the data order from here on differs from an uninterrupted run"
             )
-        self.model.load_state_dict(payload["model"])
+        load_state_dict_checked(self.model, payload["model"], str(path))
         if self.ema is not None and payload["ema"] is not None:
-            self.ema.load_state_dict(payload["ema"])
+            load_state_dict_checked(self.ema, payload["ema"], str(path))
         self.optimizer.load_state_dict(payload["optimizer"])
         self.schedule.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
@@ -349,7 +357,8 @@ class Trainer:
             payload["step"],
         )
         self.seconds_before = float(payload.get("train_seconds", 0.0))
-        restore_rng(payload["rng"])
+        # On another number of processes the data order differs anyway (warned above): rank r takes an entry.
+        restore_rng(streams[self.runtime.rank % len(streams)], self.runtime.device)
         self._say(
             f"resumed from {path}: epoch {self.epoch}, batch {self.step_in_epoch}, iteration {self.step}"
         )
@@ -360,6 +369,10 @@ class Trainer:
     def fit(self, resume: str | None = None, force_resume: bool = False) -> int:
         """Train to ``schedule.end_epoch``; returns the exit status (0, or :data:`EXIT_PREEMPTED`)."""
         self._resume(resume, force_resume)
+        # Only now: a refused resume must leave the config.yaml that describes the run's checkpoints.
+        if self.runtime.is_main:
+            with atomic_write(self.out / "config.yaml") as handle:
+                handle.write(dump_config(self.config))
         self.started = time.monotonic()
         stop = _StopRequest()
         try:
@@ -416,7 +429,8 @@ class Trainer:
             for batch in self.loader:
                 self.step_in_epoch += 1
                 boundary = self.step_in_epoch % trainer.grad_accumulation == 0 or self.step_in_epoch == total
-                losses = self._forward_backward(batch, boundary)
+                group = _accumulation_group_size(self.step_in_epoch, total, trainer.grad_accumulation)
+                losses = self._forward_backward(batch, boundary, group)
                 meter.add(losses)
                 bar.update(1)
                 if not boundary:
@@ -436,7 +450,9 @@ class Trainer:
         self.sampler.skip = 0
         return False
 
-    def _forward_backward(self, batch: dict[str, Any], boundary: bool) -> DetectionLosses:
+    def _forward_backward(self, batch: dict[str, Any], boundary: bool, group: int) -> DetectionLosses:
+        """Forward and backward of one batch of an accumulation group of ``group`` batches: the optimizer
+        steps on the group's mean loss."""
         sync = self.runtime.distributed and not boundary
         context = self.step_module.no_sync() if sync else contextlib.nullcontext()  # type: ignore[operator]
         autocast = (
@@ -447,7 +463,7 @@ class Trainer:
         with context:
             with autocast:
                 losses = self.step_module(batch)
-            self.scaler.scale(losses.total / self.config.trainer.grad_accumulation).backward()
+            self.scaler.scale(losses.total / group).backward()
         return losses
 
     def _optimizer_step(self) -> None:
@@ -583,6 +599,13 @@ class _Meter:
         averages["batches_per_s"] = self.count / elapsed if elapsed > 0 else 0.0
         self.__init__()
         return averages
+
+
+def _accumulation_group_size(batch: int, total: int, accumulation: int) -> int:
+    """Batches in the accumulation group of batch ``batch`` (1-based) of an epoch of ``total`` batches:
+    ``accumulation``, except in a last group cut short by the end of the epoch."""
+    first = (batch - 1) // accumulation * accumulation
+    return min(accumulation, total - first)
 
 
 def _peak_memory(device: torch.device) -> int:

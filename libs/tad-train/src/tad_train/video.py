@@ -24,19 +24,15 @@ class VideoFrames:
     Args:
         path: any file decord opens.
         size: the square side fed to the backbone (mmaction ``Resize((-1, size))`` + ``CenterCrop(size)``).
-        indices: the frames to use, in order (a sampling stride, say); None: every frame.
     """
 
-    def __init__(self, path: str | os.PathLike[str], size: int, indices: np.ndarray | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], size: int) -> None:
         self.path = Path(path)
         self.reader = open_video(self.path)
         self.size = size
-        total = len(self.reader)
-        self.indices = np.arange(total) if indices is None else np.asarray(indices, dtype=np.int64)
-        self.num_frames = len(self.indices)
-        self.fps = float(self.reader.get_avg_fps())
+        self.num_frames = len(self.reader)
 
     def read(self, start: int, stop: int) -> torch.Tensor:
-        """uint8 frames ``start:stop`` of the selection as ``[3, n, size, size]``."""
-        frames = torch.from_numpy(read_frames(self.reader, self.indices[start:stop], self.path))
+        """uint8 frames ``start:stop`` of the video as ``[3, n, size, size]``."""
+        frames = torch.from_numpy(read_frames(self.reader, np.arange(start, stop), self.path))
         return center_crop(resize_short_side(frames.permute(3, 0, 1, 2), self.size), self.size)
