@@ -12,7 +12,7 @@ import torch
 
 from tad_backbone import read_checkpoint
 from tad_eval import InputError
-from tad_train import setup_runtime, write_checkpoint
+from tad_train import build_model, load_config, setup_runtime, write_checkpoint
 from tad_train.cli import main
 from tad_train.runtime import capture_rng, restore_rng
 
@@ -33,7 +33,21 @@ def test_cuda_on_a_machine_without_it_is_one_line_naming_the_field(
     sets = ["--set", f"data.root={synthetic_root}", "--set", "trainer.device=cuda"]
     assert main(["train", str(tiny_yaml), *sets, "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and problem in error
+    assert error.count("\n") == 1 and f"{tiny_yaml}: {problem}" in error
+
+
+def test_infer_refuses_a_head_of_another_class_count_before_predicting(
+    tiny_yaml, synthetic_root, tmp_path, capsys
+) -> None:
+    sets = ["--set", f"data.root={synthetic_root}", "--set", "head.num_classes=5"]
+    model = build_model(load_config(tiny_yaml, sets[1::2]), pretrained=False)
+    write_checkpoint(tmp_path / "five.pt", {"model": model.state_dict(), "ema": None})
+    out = tmp_path / "predictions.json"
+    argv = ["infer", str(tiny_yaml), *sets, "--checkpoint", str(tmp_path / "five.pt"), "--weights", "model"]
+    assert main([*argv, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "head.num_classes: 5, but" in error and "has 3 classes" in error
+    assert not out.exists()
 
 
 def test_the_random_streams_continue_where_they_were_captured(tmp_path) -> None:

@@ -340,7 +340,7 @@ def _train(args: argparse.Namespace) -> int:
     from tad_train.trainer import Trainer
 
     config = load_config(args.config, args.overrides)
-    runtime = setup_runtime(config.trainer.device)
+    runtime = setup_runtime(config.trainer.device, config.source)
     try:
         trainer = Trainer(config, args.out or Path("work_dirs") / config.name, runtime)
         return trainer.fit(args.resume, args.force_resume)
@@ -360,7 +360,7 @@ def _infer(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     weights = _checkpoint_weights(args.checkpoint, args.weights)
-    runtime = setup_runtime(config.trainer.device)
+    runtime = setup_runtime(config.trainer.device, config.source)
     try:
         torch.manual_seed(config.trainer.seed)
         model = build_model(config, pretrained=False)
@@ -560,7 +560,7 @@ def _detect(args: argparse.Namespace) -> int:
     from tad_backbone import load_state_dict_checked
     from tad_data import TadDataError
     from tad_eval import InputError
-    from tad_train.config import ClassifierConfig, load_config, read_classes
+    from tad_train.config import ClassifierConfig, check_classes, load_config, read_classes
     from tad_train.detect import detect_video, expand_videos, video_names, write_detection_files
     from tad_train.model import build_model
 
@@ -571,12 +571,7 @@ def _detect(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     agnostic = config.data.class_agnostic
     classes = () if agnostic else read_classes(config.data)
-    if not agnostic and len(classes) != config.head.num_classes:
-        raise InputError(
-            config.data.annotation_path,
-            "classes",
-            f"{len(classes)} classes, but the head has {config.head.num_classes} (head.num_classes)",
-        )
+    check_classes(config, classes)
     classifier = None
     if args.classifier is not None:
         if not agnostic:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tad_eval import DetectionResult, Predictions, evaluate_detection, load_ground_truth, write_predictions
 from tad_head import fuse_classifier, load_classifier
-from tad_train.config import ClassifierConfig, ExperimentConfig
+from tad_train.config import ClassifierConfig, ExperimentConfig, check_classes
 from tad_train.inference import build_test_dataset, gather_windows, predict_windows, video_results
 from tad_train.model import AdaTAD
 from tad_train.runtime import Runtime
@@ -38,6 +38,7 @@ def run_inference(
     from tad_train.trainer import autocast_dtype
 
     dataset = build_test_dataset(config)
+    check_classes(config, dataset.classes)
     windows = predict_windows(
         model,
         dataset,
