@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import random
 import signal
 import subprocess
 import sys
@@ -70,12 +69,12 @@ def _weights(run: Path) -> dict:
     return {"model": payload["model"], "ema": payload["ema"], "step": payload["step"]}
 
 
-def _assert_bitwise_equal(a: dict, b: dict) -> None:
-    assert a["step"] == b["step"]
+def _assert_bitwise_equal(a: dict, b: dict, context: str = "") -> None:
+    assert a["step"] == b["step"], context
     for part in ("model", "ema"):
         assert a[part].keys() == b[part].keys()
         different = [k for k in a[part] if not torch.equal(a[part][k], b[part][k])]
-        assert not different, f"{part}: {len(different)} tensors differ, e.g. {different[:3]}"
+        assert not different, f"{context} {part}: {len(different)} tensors differ, e.g. {different[:3]}"
 
 
 @pytest.fixture(scope="module")
@@ -134,10 +133,10 @@ def test_only_what_should_train_changes(
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_at_a_random_step_is_bitwise_exact(
-    tiny_yaml, synthetic_root, uninterrupted, tmp_path
+@pytest.mark.parametrize("kill_at", [2, 3])  # of 3 epochs x 3 iterations: inside an epoch, at its end
+def test_resume_after_sigkill_is_bitwise_exact(
+    kill_at: int, tiny_yaml, synthetic_root, uninterrupted, tmp_path
 ) -> None:
-    kill_at = random.randint(1, 8)  # of the 9 iterations; reported on failure
     out = tmp_path / "killed"
     process = subprocess.Popen(
         _train_command(tiny_yaml, synthetic_root, out),
@@ -157,9 +156,10 @@ def test_resume_after_sigkill_at_a_random_step_is_bitwise_exact(
         capture_output=True,
         text=True,
     )
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resumed from" in resumed.stderr, f"killed at step {kill_at}: {resumed.stderr[-500:]}"
-    _assert_bitwise_equal(_weights(out), _weights(uninterrupted))
+    context = f"killed at step {kill_at}:"
+    assert resumed.returncode == 0, f"{context} {resumed.stderr[-2000:]}"
+    assert "resumed from" in resumed.stderr, f"{context} {resumed.stderr[-500:]}"
+    _assert_bitwise_equal(_weights(out), _weights(uninterrupted), context)
 
 
 @pytest.mark.slow
