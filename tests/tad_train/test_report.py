@@ -127,19 +127,13 @@ def test_a_result_whose_lists_disagree_in_length_is_named(run, tmp_path) -> None
         experiment_report("x", text, folder)
 
 
+def _report_argv(folder, result, out) -> list[str]:
+    return ["report", "--name", "x", "--eval", str(result), "--run", str(folder), "--out", str(out)]
+
+
 def test_the_command_reports_a_bad_official_row_on_one_line(run, tmp_path, capsys) -> None:
     folder, result = run
-    argv = [
-        "report",
-        "--name",
-        "x",
-        "--eval",
-        str(result),
-        "--run",
-        str(folder),
-        "--out",
-        str(tmp_path / "r"),
-    ]
+    argv = _report_argv(folder, result, tmp_path / "r")
     assert main([*argv, "--official", '{"tiou": [0.3], "mAP": ["a"], "average": 1}']) == 2
     assert capsys.readouterr().err == "tad-train report: error: x: official.mAP[0]: not a number: 'a'\n"
     assert main([*argv, "--official", json.dumps(OFFICIAL)]) == 0
@@ -155,16 +149,6 @@ def test_an_error_that_is_not_about_the_input_is_not_reported_as_one(monkeypatch
 
     monkeypatch.setattr(tad_train.report, "experiment_report", broken)
     folder, result = run
-    argv = [
-        "report",
-        "--name",
-        "x",
-        "--eval",
-        str(result),
-        "--run",
-        str(folder),
-        "--out",
-        str(tmp_path / "r"),
-    ]
+    argv = _report_argv(folder, result, tmp_path / "r")
     with pytest.raises(ValueError, match="a bug"):
         main(argv)
