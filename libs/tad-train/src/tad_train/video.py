@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tad_data import center_crop, open_video, read_frames, resize_short_side
+from tad_data import eval_transform, open_video, read_frames
 
 __all__ = ["VideoFrames"]
 
@@ -34,5 +34,6 @@ class VideoFrames:
 
     def read(self, start: int, stop: int) -> torch.Tensor:
         """uint8 frames ``start:stop`` of the video as ``[3, n, size, size]``."""
-        frames = torch.from_numpy(read_frames(self.reader, np.arange(start, stop), self.path))
-        return center_crop(resize_short_side(frames.permute(3, 0, 1, 2), self.size), self.size)
+        return eval_transform(
+            read_frames(self.reader, np.arange(start, stop), self.path), self.size, self.size
+        )
