@@ -20,7 +20,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, get_args
 
@@ -30,9 +30,19 @@ from tad_backbone.memory import TrainerProfile, plan_training_memory
 from tad_eval.errors import InputError
 
 if TYPE_CHECKING:
-    from tad_backbone.extract import ArrayFrames
+    from tad_backbone.extract import ArrayFrames, FrameSource
+    from tad_backbone.videomae import VideoMAE
 
-__all__ = ["build_parser", "device_name", "main", "parse_adapter_index", "positive_int", "unit_ratio"]
+__all__ = [
+    "add_extract_options",
+    "build_parser",
+    "device_name",
+    "main",
+    "parse_adapter_index",
+    "positive_int",
+    "run_extract",
+    "unit_ratio",
+]
 
 _EXAMPLES = """\
 examples:
@@ -186,13 +196,19 @@ def _add_extract(commands: argparse._SubParsersAction) -> None:
         "pooled features; the result equals one whole-video forward pass. Videos are decoded, resized and "
         "cropped by `tad-train extract VIDEO`.",
     )
-    extract.add_argument("--weights", type=Path, required=True, help="converted .safetensors weights")
     extract.add_argument(
         "--frames",
         type=Path,
         required=True,
         help="uint8 .npy, [3, T, H, W] or [T, H, W, 3], H and W multiples of the patch size",
     )
+    add_extract_options(extract)
+
+
+def add_extract_options(extract: argparse.ArgumentParser) -> None:
+    """The options of an extract command other than its frames: the weights, how they run, the output
+    (``tad-backbone extract`` reads an array, ``tad-train extract`` a video file; :func:`run_extract`)."""
+    extract.add_argument("--weights", type=Path, required=True, help="converted .safetensors weights")
     extract.add_argument(
         "--mode", choices=("frozen", "adapter", "side"), help="default: the weights' own mode"
     )
@@ -335,6 +351,12 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    return run_extract(args, lambda model: _open_frames(args.frames, model.config))
+
+
+def run_extract(args: argparse.Namespace, open_frames: Callable[[VideoMAE], FrameSource]) -> int:
+    """Load ``--weights`` on ``--device``, stream the frames ``open_frames(model)`` gives through them and
+    write the features to ``--out`` (the options of :func:`add_extract_options`)."""
     import torch
 
     from tad_backbone.extract import extract_to_file
@@ -343,7 +365,7 @@ def _extract(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     amp = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.amp]
     model = load_backbone(args.weights, mode=args.mode).to(device)
-    frames = _open_frames(args.frames, model.config)
+    frames = open_frames(model)
     features = extract_to_file(model, frames, args.out, args.batch_chunks, args.length, amp)
     print(
         f"{args.out}: features {tuple(features.shape)} from {frames.num_frames} frames ({model.config.mode})"

@@ -14,8 +14,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tad_backbone.cli import device_name, positive_int
+from tad_backbone.cli import add_extract_options, device_name, positive_int, run_extract
+
+if TYPE_CHECKING:
+    from tad_backbone import VideoMAE
 
 __all__ = ["main"]
 
@@ -206,18 +210,8 @@ def _parser() -> argparse.ArgumentParser:
 
     extract = command("extract", "pooled backbone features of a video file, [C, N] float32 .npy", config=None)
     extract.add_argument("video", metavar="VIDEO", type=Path, help="video file (any format decord reads)")
-    extract.add_argument("--weights", type=Path, required=True, help="converted .safetensors (tad-backbone)")
-    extract.add_argument("--out", type=Path, required=True, help="output .npy")
-    extract.add_argument("--mode", choices=("frozen", "adapter", "side"), help="default: the weights' own")
     extract.add_argument("--img", type=positive_int, default=160, help="short-side resize and centre crop")
-    extract.add_argument(
-        "--length", type=positive_int, help="interpolate to N steps (default ceil(frames / 2))"
-    )
-    extract.add_argument("--batch-chunks", type=positive_int, default=4, help="16-frame chunks per forward")
-    extract.add_argument(
-        "--device", type=device_name, help="cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)"
-    )
-    extract.add_argument("--amp", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast dtype")
+    add_extract_options(extract)
 
     detect = command(
         "detect",
@@ -532,24 +526,16 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    import torch
-
-    from tad_backbone import extract_to_file, load_backbone
     from tad_eval import InputError
     from tad_train.video import VideoFrames
 
-    model = load_backbone(args.weights, mode=args.mode).to(_device(args.device))
-    if args.img < model.config.patch_size:
-        raise InputError(
-            "--img", str(args.img), f"smaller than the {model.config.patch_size} px patch of {args.weights}"
-        )
-    frames = VideoFrames(args.video, args.img)
-    amp = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.amp]
-    features = extract_to_file(model, frames, args.out, args.batch_chunks, args.length, amp)
-    print(
-        f"{args.out}: features {tuple(features.shape)} from {frames.num_frames} frames ({model.config.mode})"
-    )
-    return 0
+    def open_frames(model: VideoMAE) -> VideoFrames:
+        if args.img < model.config.patch_size:
+            patch = model.config.patch_size
+            raise InputError("--img", str(args.img), f"smaller than the {patch} px patch of {args.weights}")
+        return VideoFrames(args.video, args.img)
+
+    return run_extract(args, open_frames)
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -630,7 +616,7 @@ def _new_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(chosen: str | None, configured: str = "auto", source: object = "--device") -> str:
+def _device(chosen: str | None, configured: str, source: object) -> str:
     """``--device`` as given (checked by ``device_name`` when parsed), else ``configured`` (an experiment's
     ``trainer.device``, from ``source``), where ``auto`` is cuda when available, else cpu.
 
