@@ -382,7 +382,8 @@ def _import_opentad(args: argparse.Namespace) -> int:
     model = build_model(config, pretrained=False)
     imported = convert_opentad_checkpoint(checkpoint, model, str(args.checkpoint))
     load_state_dict_checked(model, imported.state_dict, str(args.checkpoint))
-    digest = file_sha256(args.checkpoint)
+    digest, hashed = file_sha256(args.checkpoint), config_hash(config)
+    source = {"file": str(args.checkpoint), "sha256": digest, "container": imported.container}
     state = model.state_dict()
     write_checkpoint(
         args.out / "checkpoint.pt",
@@ -390,9 +391,9 @@ def _import_opentad(args: argparse.Namespace) -> int:
             "model": state,
             "ema": state,
             "epoch": checkpoint.get("epoch"),
-            "config_hash": config_hash(config),
+            "config_hash": hashed,
             "config": config_to_dict(config),
-            "source": {"file": str(args.checkpoint), "sha256": digest, "container": imported.container},
+            "source": source,
             "versions": library_versions(),
         },
     )
@@ -401,10 +402,10 @@ def _import_opentad(args: argparse.Namespace) -> int:
     summary = {
         "kind": "imported",
         "experiment": config.name,
-        "config_hash": config_hash(config),
+        "config_hash": hashed,
         "checkpoint": str(args.out / "checkpoint.pt"),
         "checkpoint_sha256": file_sha256(args.out / "checkpoint.pt"),
-        "source": {"file": str(args.checkpoint), "sha256": digest, "container": imported.container},
+        "source": source,
         "unused_keys": list(imported.unused),
         "versions": library_versions(),
     }
