@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tad_train.checkpoints import (
         read_resume_checkpoint,
+        read_training_checkpoint,
         write_checkpoint,
     )
     from tad_train.config import (
@@ -72,6 +73,7 @@ __version__ = "0.1.0"
 
 _MODULE_OF = {
     "read_resume_checkpoint": "checkpoints",
+    "read_training_checkpoint": "checkpoints",
     "write_checkpoint": "checkpoints",
     "BackboneConfig": "config",
     "ClassifierConfig": "config",
@@ -142,6 +144,7 @@ __all__ = [
     "parse_overrides",
     "predict_windows",
     "read_resume_checkpoint",
+    "read_training_checkpoint",
     "run_inference",
     "setup_runtime",
     "shutdown_runtime",

@@ -19,7 +19,7 @@ import torch
 from tad_backbone import read_checkpoint
 from tad_eval import InputError, atomic_write
 
-__all__ = ["CHECKPOINT_KEYS", "read_resume_checkpoint", "write_checkpoint"]
+__all__ = ["CHECKPOINT_KEYS", "read_resume_checkpoint", "read_training_checkpoint", "write_checkpoint"]
 
 #: What every training checkpoint holds.
 CHECKPOINT_KEYS = (
@@ -43,6 +43,19 @@ def write_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> N
         torch.save(payload, handle)
 
 
+def read_training_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A checkpoint written by the trainer, with every key of :data:`CHECKPOINT_KEYS`.
+
+    Raises:
+        InputError: the file cannot be read, or lacks a key (naming the missing ones).
+    """
+    payload = read_checkpoint(path)
+    missing = [key for key in CHECKPOINT_KEYS if key not in payload]
+    if missing:
+        raise InputError(path, "keys", f"not a tad-train checkpoint: missing {missing}")
+    return payload
+
+
 def read_resume_checkpoint(folder: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]] | None:
     """The newest complete checkpoint in ``folder`` and its contents, or None when there is none.
 
@@ -62,9 +75,7 @@ def read_resume_checkpoint(folder: str | os.PathLike[str]) -> tuple[Path, dict[s
         if not path.is_file():
             continue
         try:
-            payload = read_checkpoint(path)
+            return path, read_training_checkpoint(path)
         except InputError:
             continue
-        if all(key in payload for key in CHECKPOINT_KEYS):
-            return path, payload
     return None

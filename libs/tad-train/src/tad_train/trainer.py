@@ -36,11 +36,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from tad_backbone import load_state_dict_checked, read_checkpoint
+from tad_backbone import load_state_dict_checked
 from tad_data import TrainDataset, collate
 from tad_eval import InputError, atomic_write
 from tad_head import DetectionLosses, detector_param_groups
-from tad_train.checkpoints import CHECKPOINT_KEYS, read_resume_checkpoint, write_checkpoint
+from tad_train.checkpoints import read_resume_checkpoint, read_training_checkpoint, write_checkpoint
 from tad_train.config import ExperimentConfig, check_classes, config_hash, config_to_dict, dump_config
 from tad_train.events import MetricsLog
 from tad_train.memory import experiment_memory_plan
@@ -325,10 +325,7 @@ class Trainer:
             path, payload = found
         else:
             path = Path(resume)
-            payload = read_checkpoint(path)
-            missing = [key for key in CHECKPOINT_KEYS if key not in payload]
-            if missing:
-                raise InputError(path, "keys", f"not a tad-train checkpoint: missing {missing}")
+            payload = read_training_checkpoint(path)
         if payload["config_hash"] != self.hash and not force:
             changed = _changed_keys(payload.get("config", {}), config_to_dict(self.config))
             raise InputError(
