@@ -18,7 +18,10 @@ from tad_train.runtime import capture_rng, restore_rng
 
 
 def test_the_package_its_command_and_report_start_without_torch() -> None:
-    code = "import sys, tad_train, tad_train.cli, tad_train.report; print('torch' in sys.modules)"
+    code = (
+        "import sys, tad_train, tad_train.cli, tad_train.report; tad_train.cli._parser(); "
+        "print('torch' in sys.modules)"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "False"
 

@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     plan = command("plan", "the memory planner's peak per GPU for an experiment (tad-backbone plan)")
     plan.add_argument("--gpus", type=positive_int, default=1, help="processes the global batch is split over")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
-    from tad_train.pretrain import PretrainConfig
+    from tad_train.pretrain_config import PretrainConfig
 
     defaults = PretrainConfig()
     pretrain = command(
